@@ -1,0 +1,157 @@
+"""The `apxl` command line: thin commands over apxl.io and apxl.core. Results on stdout, progress on stderr."""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from apxl.errors import ApxlError
+
+app = typer.Typer(
+    name="apxl",
+    help="Keep an alternative provision register lawful, safe and correctly funded.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+
+EXIT_OK, EXIT_ERRORS, EXIT_CANNOT_RUN = 0, 1, 2
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def parse_as_of(text: Optional[str]) -> Optional[date]:
+    if text is None:
+        return None
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise typer.BadParameter(f"'{text}' is not a date: use YYYY-MM-DD or DD/MM/YYYY.")
+
+
+def fail(message: str) -> "typer.Exit":
+    err.print(f"[bold red]apxl:[/] {message}")
+    return typer.Exit(EXIT_CANNOT_RUN)
+
+
+def print_report(report, fmt: Format, limit: int = 200) -> None:
+    """Findings to stdout: a readable table, or JSON/CSV that scripts depend on (DESIGN.md section 4)."""
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(report.to_json_dict(), indent=2, default=str) + "\n")
+        return
+    if fmt is Format.csv:
+        report.frame.to_csv(sys.stdout, index=False, lineterminator="\n")
+        return
+    counts = report.counts
+    if not len(report):
+        out.print("[green]No findings.[/]")
+        return
+    table = RichTable(show_lines=False, header_style="bold")
+    for name in ("Rule", "Severity", "Sheet", "Row", "Column", "Key", "Message"):
+        table.add_column(name, overflow="fold")
+    colour = {"error": "red", "warning": "yellow", "info": "cyan"}
+    for f in report.findings[:limit]:
+        table.add_row(f.rule_id, f"[{colour.get(f.severity, 'white')}]{f.severity}[/]", f.sheet, str(f.row or ""), f.column or "", f.key or "", f.message)
+    out.print(table)
+    if len(report) > limit:
+        out.print(f"... and {len(report) - limit} more findings (use --format csv or -o OUT.xlsx for all).")
+    out.print(
+        f"[bold]{counts['total']} findings:[/] [red]{counts['error']} errors[/], "
+        f"[yellow]{counts['warning']} warnings[/], [cyan]{counts['info']} info[/]"
+    )
+
+
+@app.command()
+def validate(
+    workbook: Path = typer.Argument(..., help="The register workbook (.xlsx or .xlsm)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Check as of this date (YYYY-MM-DD); overrides the Settings sheet."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="How to print findings: table, json or csv."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write a copy of the workbook with a Findings sheet and highlighted cells."),
+    in_place: bool = typer.Option(False, "--in-place", help="Write findings into WORKBOOK itself (a backup is kept beside it)."),
+    profile: Optional[str] = typer.Option(None, "--profile", help="Policy profile (e.g. herefordshire, solihull, national); overrides Settings."),
+) -> None:
+    """Check a register and report findings.
+
+    Example: [bold]apxl validate register.xlsx --as-of 2025-01-31 -o checked.xlsx[/]
+    """
+    from apxl.core.check import check_register
+    from apxl.io.profiles import policy_for
+    from apxl.io.reader import read_register
+
+    try:
+        when = parse_as_of(as_of)
+        with err.status("Reading the register..."):
+            register = read_register(workbook)
+        policy, policy_findings = policy_for(register, profile)
+        if len(policy_findings):
+            import pandas as pd
+
+            register.findings = pd.concat([register.findings, policy_findings], ignore_index=True)
+        with err.status("Checking rules...") as status:
+            report = check_register(register, policy, when or register.as_of or date.today(), progress=lambda rid: status.update(f"Checking {rid}..."))
+        print_report(report, fmt)
+        if output or in_place:
+            from apxl.io.writer import write_findings
+
+            target = write_findings(workbook, register, report, output=output, in_place=in_place)
+            err.print(f"Findings written to {target}")
+    except ApxlError as exc:
+        raise fail(str(exc))
+    raise typer.Exit(EXIT_ERRORS if report.has_errors else EXIT_OK)
+
+
+@app.command()
+def rules(
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
+) -> None:
+    """List every rule: id, severity, what it checks and the guidance it comes from.
+
+    Example: [bold]apxl rules --format csv > rules.csv[/]
+    """
+    from apxl.core.rules import catalogue
+
+    items = [{"id": r.id, "severity": r.severity.value, "title": r.title, "source": r.source} for r in catalogue()]
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(items, indent=2) + "\n")
+        return
+    if fmt is Format.csv:
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(items[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(items)
+        return
+    table = RichTable(header_style="bold")
+    for name in ("Rule", "Severity", "Checks", "Source"):
+        table.add_column(name, overflow="fold")
+    for item in items:
+        table.add_row(item["id"], item["severity"], item["title"], item["source"])
+    out.print(table)
+
+
+def main() -> None:
+    """Console entry point: one clear sentence instead of a traceback when apxl cannot run."""
+    try:
+        app()
+    except ApxlError as exc:
+        err.print(f"[bold red]apxl:[/] {exc}")
+        sys.exit(EXIT_CANNOT_RUN)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""check_register: the single entry point that runs every rule over a register under a policy."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+from typing import Any, Callable, Iterable
+
+import pandas as pd
+
+from apxl.core.findings import FINDING_COLUMNS, Report, empty_findings
+from apxl.core.policy import Policy, default_policy
+from apxl.core.register import Register
+
+
+@dataclass
+class Context:
+    """What a rule sees: the typed register, the policy, the date the check is as of, and derived helpers."""
+
+    register: Register
+    policy: Policy
+    as_of: date
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def as_of_ts(self) -> pd.Timestamp:
+        return pd.Timestamp(self.as_of)
+
+    @cached_property
+    def calendar(self):
+        """The school calendar from the Calendar sheet, with England bank holidays."""
+        from apxl.core.calendar import SchoolCalendar
+
+        return SchoolCalendar.from_register(self.register)
+
+    def header(self, table: str, field: str) -> str:
+        return self.register.header(table, field)
+
+    def sheet(self, table: str) -> str:
+        return self.register.table(table).sheet
+
+
+def resolve_as_of(register: Register, as_of: date | None) -> date:
+    """The explicit date wins, then the Settings sheet's 'As of date'."""
+    if as_of is not None:
+        return as_of.date() if isinstance(as_of, pd.Timestamp) else as_of
+    if register.as_of is not None:
+        return register.as_of
+    raise ValueError("No 'as of' date: pass one (the CLI's --as-of) or set 'As of date' on the Settings sheet.")
+
+
+def check_register(
+    register: Register,
+    policy: Policy | None = None,
+    as_of: date | None = None,
+    *,
+    only: Iterable[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Report:
+    """Run every rule (or the ``only`` ids) and return all findings, structural ones included."""
+    from apxl.core.rules.registry import catalogue
+
+    policy = policy or default_policy()
+    ctx = Context(register=register, policy=policy, as_of=resolve_as_of(register, as_of))
+    wanted = set(only) if only is not None else None
+    parts: list[pd.DataFrame] = [register.findings.copy()] if len(register.findings) else []
+    rules = catalogue()
+    by_id = {r.id: r for r in rules}
+    for rule in rules:
+        if rule.id in policy.disabled_rules or (wanted is not None and rule.id not in wanted) or rule.func is None:
+            continue
+        if progress:
+            progress(rule.id)
+        out = rule.run(ctx)
+        if out is not None and len(out):
+            parts.append(out.assign(rule_id=rule.id))
+    if not parts:
+        return Report(empty_findings(), as_of=ctx.as_of, policy_name=policy.name)
+    frame = pd.concat(parts, ignore_index=True)
+    if wanted is not None:
+        frame = frame[frame["rule_id"].isin(wanted)]
+    frame = frame[~frame["rule_id"].isin(policy.disabled_rules)]
+    default = frame["rule_id"].map(lambda rid: policy.severity_overrides.get(rid, by_id[rid].severity.value if rid in by_id else "error"))
+    explicit = frame["severity"] if "severity" in frame.columns else pd.Series(None, index=frame.index, dtype=object)
+    # An explicit per-finding severity (e.g. STR-001 for an optional sheet) yields to an LA override.
+    has_override = frame["rule_id"].isin(list(policy.severity_overrides))
+    frame["severity"] = explicit.where(explicit.notna() & ~has_override, default)
+    return Report(frame[FINDING_COLUMNS], as_of=ctx.as_of, policy_name=policy.name)

@@ -1,0 +1,357 @@
+"""Typing a raw sheet: match headers to the contract, coerce values, and report STR findings."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from apxl.core import vocab
+from apxl.core.findings import RULE_OUTPUT_COLUMNS, empty_findings
+from apxl.core.register import RawTable, Register, Table
+from apxl.core.tables import SHEETS, Column, columns, empty_frame, header_lookup, headers, norm_header
+
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_DATE_FORMATS = ("%d/%m/%Y", "%d/%m/%y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d %b %Y", "%d %B %Y", "%d-%b-%Y", "%d-%b-%y", "%Y/%m/%d")
+_YES = {"y", "yes", "true", "1", "t"}
+_NO = {"n", "no", "false", "0", "f"}
+_INVALID = object()  # marks a value that could not be read as its column's type
+
+
+def is_blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (datetime, date)):
+        return value.strftime("%d/%m/%Y")
+    return str(value).strip()
+
+
+def parse_date_value(value: Any) -> pd.Timestamp | None | object:
+    """A cell as a date: real dates, Excel serial numbers, or dd/mm/yyyy and ISO text."""
+    if is_blank(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.normalize()
+    if isinstance(value, (datetime, date)):
+        return pd.Timestamp(value).normalize()
+    if isinstance(value, bool):
+        return _INVALID
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return _serial(float(value))
+    text = str(value).strip()
+    if re.fullmatch(r"\d{4,5}(\.\d+)?", text):
+        return _serial(float(text))
+    text = re.sub(r"\s+", " ", text)
+    for fmt in _DATE_FORMATS:
+        try:
+            return pd.Timestamp(datetime.strptime(text, fmt))
+        except ValueError:
+            continue
+    try:  # ISO with a time part, as some exports write
+        return pd.Timestamp(datetime.fromisoformat(text)).normalize()
+    except ValueError:
+        return _INVALID
+
+
+def _serial(number: float) -> pd.Timestamp | object:
+    # Excel's 1900 date system; serials outside 1900-2199 are not plausible register dates.
+    if not 1 <= number < 109574:
+        return _INVALID
+    return (_EXCEL_EPOCH + timedelta(days=int(number))).normalize()
+
+
+def _yn(value: Any) -> bool | None | object:
+    if is_blank(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    text = _as_text(value).lower()
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    return _INVALID
+
+
+def _number(value: Any) -> float | None | object:
+    if is_blank(value):
+        return None
+    if isinstance(value, bool):
+        return _INVALID
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    text = str(value).strip().replace(",", "").replace("£", "").replace(" ", "")
+    try:
+        return float(text)
+    except ValueError:
+        return _INVALID
+
+
+def _year(value: Any) -> int | None | object:
+    if is_blank(value):
+        return None
+    text = _as_text(value).lower().replace("year", "").replace("yr", "").strip().lstrip("y").strip()
+    if text in {"r", "reception", "rec"}:
+        return 0
+    if text in {"n1", "n2", "nursery"}:
+        return -1
+    try:
+        number = float(text)
+    except ValueError:
+        return _INVALID
+    return int(number) if number.is_integer() and -1 <= number <= 14 else _INVALID
+
+
+_DAY_INDEX = {d.lower(): i for i, d in enumerate(vocab.WEEKDAYS)}
+
+
+def _days(value: Any) -> str | None | object:
+    if is_blank(value):
+        return None
+    text = _as_text(value).lower()
+    if text in {"all", "full week", "mon-fri", "every day", "daily", "monday-friday", "monday to friday"}:
+        return "Mon,Tue,Wed,Thu,Fri"
+    picked: set[int] = set()
+    for part in re.split(r"[,;/&+]|\band\b|\s+", text):
+        part = part.strip()
+        if not part:
+            continue
+        if "-" in part:  # a range such as Mon-Wed
+            a, _, b = part.partition("-")
+            ia, ib = _DAY_INDEX.get(a[:3]), _DAY_INDEX.get(b[:3])
+            if ia is None or ib is None or ia > ib:
+                return _INVALID
+            picked.update(range(ia, ib + 1))
+            continue
+        idx = _DAY_INDEX.get(part[:3])
+        if idx is None or (len(part) > 3 and not vocab.WEEKDAYS[idx].lower().startswith(part[:3]) ):
+            return _INVALID
+        picked.add(idx)
+    return ",".join(vocab.WEEKDAYS[i] for i in sorted(picked)) if picked else _INVALID
+
+
+def _stages(value: Any) -> str | None | object:
+    if is_blank(value):
+        return None
+    found = re.findall(r"(?:ks\s*)?([1-5])", _as_text(value).lower())
+    text = _as_text(value).lower()
+    if not found or re.sub(r"ks|[1-5]|[\s,;/&+\-]|and", "", text):
+        return _INVALID
+    return ",".join(f"KS{n}" for n in sorted(set(found)))
+
+
+def _enum_parser(col: Column) -> Callable[[Any], Any]:
+    spellings = vocab.spelling_map(col.vocab or "", list(col.allowed or ()))
+
+    def parse(value: Any) -> Any:
+        if is_blank(value):
+            return None
+        text = _as_text(value)
+        hit = spellings.get(vocab.norm(text))
+        if hit is None and col.vocab == "route":
+            # "PEX - from day 6 after permanent exclusion": the code is the first word.
+            head = re.split(r"[\s\-:–]+", text.strip(), maxsplit=1)[0]
+            hit = spellings.get(vocab.norm(head))
+        return hit if hit is not None else text  # unknown spellings stay as written, for STR-004
+
+    return parse
+
+
+def _parser(col: Column) -> Callable[[Any], Any]:
+    if col.kind == "date":
+        return parse_date_value
+    if col.kind == "yn":
+        return _yn
+    if col.kind == "number":
+        return _number
+    if col.kind == "year":
+        return _year
+    if col.kind == "days":
+        return _days
+    if col.kind == "stages":
+        return _stages
+    if col.kind == "enum":
+        return _enum_parser(col)
+    if col.kind == "code":
+        return lambda x: None if is_blank(x) else re.sub(r"\s+", "", _as_text(x)).upper()
+    return lambda x: None if is_blank(x) else _as_text(x)
+
+
+_DTYPES = {"date": "datetime64[ns]", "yn": "boolean", "number": "float64", "year": "Int64"}
+_EXPECT = {
+    "date": "a date (dd/mm/yyyy or an Excel date)",
+    "yn": "Y or N",
+    "number": "a number",
+    "year": "a year group such as 7, Y7 or R",
+    "days": "weekdays such as Mon,Wed",
+    "stages": "key stages such as KS3,KS4",
+}
+
+
+def coerce_column(raw: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
+    """Parse a column; returns (typed series, mask of cells that could not be read).
+
+    Values are parsed once per distinct value, which keeps a year of attendance fast.
+    """
+    parse = _parser(col)
+    codes, uniques = pd.factorize(raw.astype(object), use_na_sentinel=True)
+    parsed = [parse(u) for u in uniques]
+    bad_u = np.array([p is _INVALID for p in parsed], dtype=bool)
+    clean = [None if p is _INVALID else p for p in parsed]
+    if len(uniques):
+        taken = np.asarray(clean, dtype=object)[np.where(codes >= 0, codes, 0)]
+        taken[codes < 0] = None
+        bad = np.where(codes >= 0, bad_u[np.where(codes >= 0, codes, 0)], False)
+    else:
+        taken, bad = np.array([], dtype=object), np.array([], dtype=bool)
+    dtype = _DTYPES.get(col.kind, "str")
+    if dtype == "datetime64[ns]":
+        series = pd.Series(pd.to_datetime(pd.Series(taken, dtype=object), errors="coerce").to_numpy(dtype="datetime64[ns]"), index=raw.index)
+    elif dtype == "str":
+        series = pd.Series(taken, index=raw.index, dtype=object).astype("str").where(pd.notna(pd.Series(taken, index=raw.index)))
+        series = series.astype("str")
+    else:
+        series = pd.Series(list(taken), index=raw.index, dtype=object).astype(dtype)
+    return series, pd.Series(bad, index=raw.index)
+
+
+def _out(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["rule_id", *RULE_OUTPUT_COLUMNS])
+
+
+def parse_table(name: str, raw: RawTable) -> tuple[Table, pd.DataFrame]:
+    """Type one raw table against its model; returns the table and STR-002..006 findings."""
+    spec = SHEETS[name]
+    model = spec.model
+    cols = {c.field: c for c in columns(model)}
+    lookup = header_lookup(model)
+    frame = empty_frame(model).reindex(raw.frame.index)
+    letters: dict[str, str] = {}
+    found: dict[str, int] = {}
+    for pos, text in enumerate(raw.headers):
+        field = lookup.get(norm_header(text))
+        if field and field not in found:
+            found[field] = pos
+            letters[field] = raw.letters[pos]
+    hdrs = headers(model)
+    findings: list[pd.DataFrame] = []
+    missing_cols = [
+        {"rule_id": "STR-002", "sheet": raw.sheet, "row": raw.header_row, "column": c.header, "key": None, "value": None,
+         "message": f"The {spec.sheet} table has no '{c.header}' column (also accepted: {', '.join(c.aliases[:3]) or 'none'}). Add the column so these checks can run."}
+        for f, c in cols.items() if c.required_column and f not in found
+    ]
+    findings.append(_out(missing_cols))
+
+    key_field = spec.key[0]
+    if key_field in found:
+        keys = raw.frame.iloc[:, found[key_field]].map(lambda x: None if is_blank(x) else _as_text(x))
+    else:
+        keys = pd.Series([None] * len(raw.frame), index=raw.frame.index, dtype=object)
+
+    unreadable: set[tuple[int, str]] = set()
+    for field, pos in found.items():
+        col = cols[field]
+        series, bad = coerce_column(raw.frame.iloc[:, pos], col)
+        frame[field] = series
+        if bad.any():
+            unreadable.update((int(r), field) for r in bad.index[bad])
+            cells = raw.frame.iloc[:, pos][bad]
+            findings.append(pd.DataFrame({
+                "rule_id": "STR-003", "sheet": raw.sheet, "row": cells.index.astype("int64"), "column": col.header,
+                "key": keys[bad].to_numpy(), "value": cells.map(_as_text).to_numpy(),
+                "message": [f"{col.header} '{_as_text(x)}' cannot be read: enter {_EXPECT.get(col.kind, 'text')}." for x in cells],
+            }))
+
+    findings.append(_validate(spec, frame, keys, raw.sheet, hdrs, unreadable))
+    # Values outside the allowed lists have been reported; blank them so rules see only valid values.
+    for field, col in cols.items():
+        if col.allowed and field in found:
+            frame.loc[~frame[field].isin(col.allowed) & frame[field].notna(), field] = None
+    table = Table(name=name, sheet=raw.sheet, frame=frame, headers=hdrs, letters=letters, header_row=raw.header_row)
+    out = pd.concat([f for f in findings if len(f)], ignore_index=True) if any(len(f) for f in findings) else _out([])
+    return table, out
+
+
+def _validate(spec, frame: pd.DataFrame, keys: pd.Series, sheet: str, hdrs: dict[str, str], unreadable: set[tuple[int, str]]) -> pd.DataFrame:
+    """Run the pandera model; blank required values, duplicate keys and disallowed values become findings."""
+    try:
+        spec.model.validate(frame, lazy=True)
+        return _out([])
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases
+    cases = cases[cases["index"].notna()]
+    rows: list[dict[str, Any]] = []
+    key_header = hdrs[spec.key[0]]
+    dup_groups: dict[str, list[int]] = {}
+    for case in cases.itertuples(index=False):
+        row = int(case.index)
+        field = case.column if isinstance(case.column, str) and case.column in hdrs else None
+        header = hdrs.get(field) if field else None
+        key = keys.get(row)
+        check = str(case.check)
+        if check == "not_nullable":
+            if (row, field) in unreadable:
+                continue  # already reported as unreadable (STR-003)
+            rows.append({"rule_id": "STR-006", "sheet": sheet, "row": row, "column": header, "key": key, "value": None,
+                         "message": f"{header} is blank: every row of {spec.sheet} needs one."})
+        elif "uniqueness" in check:
+            dup_groups.setdefault(field or "+".join(spec.key), []).append(row)
+        elif check.startswith("isin"):
+            allowed = ", ".join(spec.model.to_schema().columns[field].metadata["allowed"])
+            rows.append({"rule_id": "STR-004", "sheet": sheet, "row": row, "column": header, "key": key, "value": case.failure_case,
+                         "message": f"{header} '{case.failure_case}' is not an allowed value: use one of {allowed}."})
+        elif check.startswith("greater_than"):
+            rows.append({"rule_id": "STR-004", "sheet": sheet, "row": row, "column": header, "key": key, "value": case.failure_case,
+                         "message": f"{header} {case.failure_case} is negative: enter zero or more."})
+    for field, dup_rows in dup_groups.items():
+        dup_rows = sorted(set(dup_rows))
+        if field in hdrs:
+            values = frame.loc[dup_rows, field]
+            header = hdrs[field]
+        else:  # a key made of several columns
+            values = frame.loc[dup_rows, list(spec.key)].astype(str).agg(" ".join, axis=1)
+            header = " + ".join(hdrs[f] for f in spec.key)
+        groups = pd.Series(dup_rows, index=dup_rows).groupby(values.astype(str).to_numpy())
+        for value, members in groups:
+            member_rows = list(members)
+            for row in member_rows:
+                others = ", ".join(str(r) for r in member_rows if r != row)
+                rows.append({"rule_id": "STR-005", "sheet": sheet, "row": row, "column": header if field in hdrs else hdrs[spec.key[0]],
+                             "key": keys.get(row), "value": value,
+                             "message": f"{header} '{value}' also appears on row {others}: each must be unique."})
+    return _out(rows)
+
+
+def parse_register(
+    raws: dict[str, RawTable | None], source: str | None = None, *, missing: dict[str, tuple[str, str]] | None = None
+) -> Register:
+    """Type every sheet the reader found. ``missing`` maps a table name to (why it was not found, severity)."""
+    tables: dict[str, Table] = {}
+    parts: list[pd.DataFrame] = []
+    for name in SHEETS:
+        raw = raws.get(name)
+        if raw is None:
+            tables[name] = Table.missing(name)
+            continue
+        table, found = parse_table(name, raw)
+        tables[name] = table
+        parts.append(found)
+    for name, (why, severity) in (missing or {}).items():
+        row = {"rule_id": "STR-001", "sheet": SHEETS[name].sheet, "row": None, "column": None, "key": None, "value": None, "message": why}
+        parts.append(_out([row]).assign(severity=severity))
+    findings = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else empty_findings()
+    return Register(tables=tables, findings=findings, source=source)

@@ -1,0 +1,1 @@
+"""attendance rules (see DESIGN.md section 3)."""

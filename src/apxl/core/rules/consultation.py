@@ -1,0 +1,1 @@
+"""consultation rules (see DESIGN.md section 3)."""

@@ -1,0 +1,1 @@
+"""funding rules (see DESIGN.md section 3)."""

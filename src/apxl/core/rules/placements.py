@@ -1,0 +1,1 @@
+"""placements rules (see DESIGN.md section 3)."""

@@ -1,0 +1,1 @@
+"""providers rules (see DESIGN.md section 3)."""

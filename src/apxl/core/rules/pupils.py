@@ -1,0 +1,1 @@
+"""pupils rules (see DESIGN.md section 3)."""

@@ -1,0 +1,1 @@
+"""registration rules (see DESIGN.md section 3)."""

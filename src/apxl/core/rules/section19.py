@@ -1,0 +1,1 @@
+"""section19 rules (see DESIGN.md section 3)."""

@@ -1,0 +1,1 @@
+"""Workbooks and files: reading registers, writing findings and summaries, templates, safe saving."""
