@@ -355,3 +355,36 @@ def parse_register(
         parts.append(_out([row]).assign(severity=severity))
     findings = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else empty_findings()
     return Register(tables=tables, findings=findings, source=source)
+
+
+def raw_from_records(name: str, records: list[dict[str, Any]], *, sheet: str | None = None, first_row: int = 2) -> RawTable:
+    """A RawTable from dicts keyed by header text (any accepted alias), as if typed into a sheet from row 1."""
+    spec = SHEETS[name]
+    header_list: list[str] = []
+    for rec in records:
+        for h in rec:
+            if h not in header_list:
+                header_list.append(h)
+    if not header_list:
+        header_list = list(headers(spec.model).values())
+    letters = [_letter(i + 1) for i in range(len(header_list))]
+    frame = pd.DataFrame([[rec.get(h) for h in header_list] for rec in records], columns=header_list, dtype=object)
+    frame.index = pd.RangeIndex(first_row, first_row + len(records)).astype("int64")
+    return RawTable(sheet=sheet or spec.sheet, header_row=first_row - 1, headers=header_list, letters=letters, frame=frame)
+
+
+def register_from_records(**sheets: list[dict[str, Any]]) -> Register:
+    """Build a typed Register from plain records, e.g. ``register_from_records(placements=[{...}], providers=[...])``.
+
+    Keys are header texts as a user would type them. Used by tests, the demo and Excel's CHECK function.
+    """
+    raws = {name: raw_from_records(name, recs) for name, recs in sheets.items() if recs is not None}
+    return parse_register(raws, source="records")
+
+
+def _letter(n: int) -> str:
+    out = ""
+    while n:
+        n, rem = divmod(n - 1, 26)
+        out = chr(65 + rem) + out
+    return out
