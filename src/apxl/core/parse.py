@@ -276,7 +276,7 @@ def parse_table(name: str, raw: RawTable) -> tuple[Table, pd.DataFrame]:
                 "message": [f"{col.header} '{_as_text(x)}' cannot be read: enter {_EXPECT.get(col.kind, 'text')}." for x in cells],
             }))
 
-    findings.append(_validate(spec, frame, keys, raw.sheet, hdrs, unreadable))
+    findings.append(_validate(spec, frame, keys, raw.sheet, hdrs, unreadable, set(found)))
     # Values outside the allowed lists have been reported; blank them so rules see only valid values.
     for field, col in cols.items():
         if col.allowed and field in found:
@@ -286,7 +286,9 @@ def parse_table(name: str, raw: RawTable) -> tuple[Table, pd.DataFrame]:
     return table, out
 
 
-def _validate(spec, frame: pd.DataFrame, keys: pd.Series, sheet: str, hdrs: dict[str, str], unreadable: set[tuple[int, str]]) -> pd.DataFrame:
+def _validate(
+    spec, frame: pd.DataFrame, keys: pd.Series, sheet: str, hdrs: dict[str, str], unreadable: set[tuple[int, str]], present: set[str]
+) -> pd.DataFrame:
     """Run the pandera model; blank required values, duplicate keys and disallowed values become findings."""
     try:
         spec.model.validate(frame, lazy=True)
@@ -304,8 +306,8 @@ def _validate(spec, frame: pd.DataFrame, keys: pd.Series, sheet: str, hdrs: dict
         key = keys.get(row)
         check = str(case.check)
         if check == "not_nullable":
-            if (row, field) in unreadable:
-                continue  # already reported as unreadable (STR-003)
+            if (row, field) in unreadable or field not in present:
+                continue  # already reported as unreadable (STR-003) or as a missing column (STR-002)
             rows.append({"rule_id": "STR-006", "sheet": sheet, "row": row, "column": header, "key": key, "value": None,
                          "message": f"{header} is blank: every row of {spec.sheet} needs one."})
         elif "uniqueness" in check:

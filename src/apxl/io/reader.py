@@ -14,6 +14,7 @@ from apxl.core.tables import SHEETS, header_lookup, norm_header
 from apxl.core.vocab import norm
 from apxl.errors import RegisterError
 
+_OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 READABLE = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
 _HEADER_SCAN_ROWS = 30  # a header row may sit below a title block, but not further down than this
 # Sheets whose absence matters, and how much: without Providers most provider rules cannot run.
@@ -31,6 +32,15 @@ def open_workbook(path: str | Path) -> CalamineWorkbook:
         raise RegisterError(f"The file {path} does not exist.")
     if path.suffix.lower() not in READABLE:
         raise RegisterError(f"{path.name} is not an Excel workbook (.xlsx, .xlsm, .xls, .xlsb or .ods).")
+    if path.is_dir():
+        raise RegisterError(f"{path} is a folder, not a workbook.")
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if not head:
+        raise RegisterError(f"{path.name} is empty.")
+    if head == _OLE_MAGIC and path.suffix.lower() in {".xlsx", ".xlsm", ".xlsb"}:
+        # Excel saves password-protected workbooks as an encrypted OLE container, not a zip.
+        raise RegisterError(f"{path.name} is password-protected: save an unprotected copy and check that.")
     try:
         return CalamineWorkbook.from_path(str(path), load_tables=path.suffix.lower() in {".xlsx", ".xlsm"})
     except Exception as exc:  # calamine raises several types for corrupt files
@@ -115,6 +125,11 @@ def _from_cells(grid: list[list[Any]], sheet: str, lookup: dict[str, str], other
         for i in range(best_row + 1, len(grid)):
             if _score(grid[i], other) >= 2 and _score(grid[i], lookup) < _score(grid[i], other):
                 body_end = i
+                # A caption such as "Closures" usually sits between the two: end at the blank row above it.
+                for k in range(i - 1, best_row, -1):
+                    if all(_blank(c) for c in grid[k]):
+                        body_end = k
+                        break
                 break
     body = [r[start_col:end_col] for r in grid[best_row + 1 : body_end]]
     return _raw_from_block(sheet, best_row + 1, start_col, header[start_col:end_col], body)
