@@ -107,7 +107,7 @@ class Register:
         if value is None:
             return None
         ts = parse_date_value(value)
-        return None if ts is None else ts.date()
+        return ts.date() if isinstance(ts, pd.Timestamp) else None
 
     def header(self, table: str, field: str) -> str:
         return self.table(table).headers.get(field, field)
