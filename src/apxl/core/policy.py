@@ -51,6 +51,9 @@ class Policy:
     awpu: Mapping[str, float] = field(default_factory=dict)  # key stage -> annual AWPU for recovery (FND-005)
     severity_overrides: Mapping[str, str] = field(default_factory=dict)
     disabled_rules: frozenset[str] = frozenset()
+    # National attendance code sets (apxl.core.attendance_codes.CodeSet), read from schemas/ by apxl.io
+    # and passed in like the rest of the policy: the ATT rules cannot run without them.
+    attendance_codes: Any = field(default=None, compare=False, repr=False)
 
     def threshold(self, name: str) -> float:
         return float(self.thresholds.get(name, DEFAULT_THRESHOLDS[name]))
