@@ -217,7 +217,8 @@ def coerce_column(raw: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
         taken[codes < 0] = None
         bad = np.where(codes >= 0, bad_u[np.where(codes >= 0, codes, 0)], False)
     else:
-        taken, bad = np.array([], dtype=object), np.array([], dtype=bool)
+        # Every cell blank (or no rows): all None, none unreadable.
+        taken, bad = np.full(len(raw), None, dtype=object), np.zeros(len(raw), dtype=bool)
     dtype = _DTYPES.get(col.kind, "str")
     if dtype == "datetime64[ns]":
         series = pd.Series(pd.to_datetime(pd.Series(taken, dtype=object), errors="coerce").to_numpy(dtype="datetime64[ns]"), index=raw.index)
