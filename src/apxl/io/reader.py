@@ -183,4 +183,17 @@ def _first_headers(model) -> list[str]:
 def read_register(path: str | Path) -> Register:
     """Read and type a register workbook; structural problems become STR findings on the Register."""
     raws, missing = read_raw_tables(path)
-    return parse_register(raws, source=str(path), missing=missing)
+    wide = None
+    if raws.get("attendance") is None:
+        # School MIS exports give one row per pupil and one column per session: read that grid instead.
+        from apxl.io.attendance import read_wide_attendance
+
+        wide = read_wide_attendance(path)
+        if wide is not None:
+            missing.pop("attendance", None)
+    register = parse_register(raws, source=str(path), missing=missing)
+    if wide is not None:
+        register.tables["attendance"], found = wide
+        if len(found):
+            register.findings = pd.concat([f for f in (register.findings, found) if len(f)], ignore_index=True)
+    return register
