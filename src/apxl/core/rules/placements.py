@@ -1,1 +1,191 @@
-"""placements rules (see DESIGN.md section 3)."""
+"""PLC rules: does each placement have a coherent plan (dates, provider, end arrangements, reviews, next steps)?"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from apxl.core.check import Context
+from apxl.core.findings import flag
+from apxl.core.rules.registry import rule
+
+_TABLE = "placements"
+_PLAN = "seed 003_57d480e12197286d.txt §13.11a (clear start and end arrangements), §9.2; DOMAIN.md section 9"
+_REVIEW = "seed 004_3d7af6d2a2601fc8.txt 'Responsibilities' (appropriate reviews built in); seed 003_57d480e12197286d.txt §6.1e; DOMAIN.md section 9"
+_NEXT = "seed 003_57d480e12197286d.txt §6.1a, §6.1e-f, §12.1d; seed 004_3d7af6d2a2601fc8.txt 'Responsibilities'; DOMAIN.md section 9"
+_DEST = "seed 003_57d480e12197286d.txt §6.1d and §6.1j (record the pupil's destination); DOMAIN.md section 9"
+_DIRECTORY = "seed 003_57d480e12197286d.txt §10 (the LA's directory of quality-assured providers); DOMAIN.md section 9"
+_WEEK = "DOMAIN.md section 7 (the school week); seed 003_57d480e12197286d.txt §12.4-12.5; policy threshold 'school_week_hours'"
+# An open-ended placement runs on indefinitely; this stands in for "no end" inside datetime64[ns].
+_NO_END = pd.Timestamp("2200-01-01")
+
+
+def _dmy(dates: pd.Series) -> pd.Series:
+    return dates.dt.strftime("%d/%m/%Y")
+
+
+def _open(p: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
+    """Not ended by as_of: no end date, or an end date still to come."""
+    return (p["end_date"].isna() | (p["end_date"] > as_of)).astype(bool)
+
+
+def _blank(text: pd.Series) -> pd.Series:
+    return (text.isna() | (text.astype("string").str.strip() == "")).fillna(True).astype(bool)
+
+
+def _out(parts: list[pd.DataFrame]) -> pd.DataFrame | None:
+    parts = [x for x in parts if len(x)]
+    return pd.concat(parts, ignore_index=True) if parts else None
+
+
+@rule("PLC-001", "End date or planned end date before the start date", "error", _PLAN)
+def ends_before_start(ctx: Context) -> pd.DataFrame | None:
+    p = ctx.register.placements
+    sheet = ctx.sheet(_TABLE)
+    parts = []
+    for field, label in (("end_date", "End date"), ("planned_end_date", "Planned end date")):
+        bad = (p[field] < p["start_date"]).fillna(False)
+        message = (
+            label + " " + _dmy(p[field]) + " is before the start date " + _dmy(p["start_date"]) + ": a placement cannot end "
+            "before it starts. Correct whichever date is wrong (" + _PLAN + ")."
+        )
+        parts.append(flag(p, bad, sheet=sheet, column=ctx.header(_TABLE, field), key="placement_id", value=field, message=message))
+    return _out(parts)
+
+
+@rule("PLC-002", "Provider ID not in the Providers sheet", "error", _DIRECTORY)
+def unknown_provider(ctx: Context) -> pd.DataFrame | None:
+    providers = ctx.register.table("providers")
+    if not providers.present:
+        return None  # no directory in this workbook (e.g. a school return): nothing to match against
+    p = ctx.register.placements
+    known = providers.frame["provider_id"].dropna().unique()
+    bad = p["provider_id"].notna() & ~p["provider_id"].isin(known)
+    message = (
+        "Provider ID '" + p["provider_id"].astype("string") + "' is not on the " + providers.sheet + " sheet, so its QA, "
+        "registration and fees cannot be checked. Correct the ID or add the provider to the directory (" + _DIRECTORY + ")."
+    )
+    return flag(p, bad, sheet=ctx.sheet(_TABLE), column=ctx.header(_TABLE, "provider_id"), key="placement_id", value="provider_id", message=message)
+
+
+@rule("PLC-003", "Open placement with no planned end date", "warning", _PLAN)
+def no_planned_end(ctx: Context) -> pd.DataFrame:
+    p = ctx.register.placements
+    as_of = ctx.as_of_ts
+    bad = _open(p, as_of) & p["planned_end_date"].isna()
+    later_end = p["end_date"].notna()
+    message = pd.Series(
+        "The placement has no end date and no planned end date: record when it is planned to end, so the pupil, "
+        "school and provider know how long it lasts (" + _PLAN + ").",
+        index=p.index,
+    ).where(
+        ~later_end,
+        "End date " + _dmy(p["end_date"]) + " is after the as-of date " + as_of.strftime("%d/%m/%Y") + ", so the placement "
+        "is still open, and there is no planned end date. Put the expected end in Planned end date and keep End date for "
+        "when it has actually ended (" + _PLAN + ").",
+    )
+    return flag(p, bad, sheet=ctx.sheet(_TABLE), column=ctx.header(_TABLE, "planned_end_date"), key="placement_id", value="planned_end_date", message=message)
+
+
+@rule("PLC-004", "Open placement with no review date, or review overdue", "warning", _REVIEW)
+def review_missing_or_overdue(ctx: Context) -> pd.DataFrame:
+    p = ctx.register.placements
+    as_of = ctx.as_of_ts
+    live = _open(p, as_of)
+    missing = live & p["review_date"].isna()
+    overdue = live & (p["review_date"] < as_of).fillna(False)
+    message = pd.Series(
+        "The placement is open and has no review date: set the next review of progress, attendance and safeguarding "
+        "(" + _REVIEW + ").",
+        index=p.index,
+    ).where(
+        ~overdue,
+        "Review date " + _dmy(p["review_date"]) + " has passed (as of " + as_of.strftime("%d/%m/%Y") + ") and the placement "
+        "is still open: hold the review and record the next review date (" + _REVIEW + ").",
+    )
+    return flag(p, missing | overdue, sheet=ctx.sheet(_TABLE), column=ctx.header(_TABLE, "review_date"), key="placement_id", value="review_date", message=message)
+
+
+@rule("PLC-005", "No objectives, or no reintegration or next-step plan", "warning", _NEXT)
+def no_plan(ctx: Context) -> pd.DataFrame | None:
+    p = ctx.register.placements
+    sheet = ctx.sheet(_TABLE)
+    no_objectives = _blank(p["objectives"])
+    no_next_step = (p["reintegration_plan"] != True).fillna(True).astype(bool) & _blank(p["destination"])  # noqa: E712 (NA-aware)
+    shown = p["reintegration_plan"].map({True: "Y", False: "N"})
+    return _out([
+        flag(p, no_objectives, sheet=sheet, column=ctx.header(_TABLE, "objectives"), key="placement_id", value="objectives",
+             message="No objectives are recorded: every placement needs clearly defined objectives agreed with the provider, "
+                     "with a timeline (" + _NEXT + ")."),
+        flag(p, no_next_step, sheet=sheet, column=ctx.header(_TABLE, "reintegration_plan"), key="placement_id", value=shown,
+             message="No reintegration plan (Reintegration plan is not Y) and no planned destination: record how the pupil will "
+                     "return to school or move on to their next step (" + _NEXT + ")."),
+    ])
+
+
+@rule("PLC-006", "Ended placement with no destination", "warning", _DEST)
+def no_destination(ctx: Context) -> pd.DataFrame:
+    p = ctx.register.placements
+    as_of = ctx.as_of_ts
+    ended = (p["end_date"] <= as_of).fillna(False)
+    message = (
+        "The placement ended on " + _dmy(p["end_date"]) + " but no destination is recorded: enter where the pupil went next "
+        "(back to the home school, a new school, further education, training or employment) (" + _DEST + ")."
+    )
+    return flag(p, ended & _blank(p["destination"]), sheet=ctx.sheet(_TABLE), column=ctx.header(_TABLE, "destination"), key="placement_id", value="destination", message=message)
+
+
+def _spans(p: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """Placements that count towards weekly hours, and the last day each runs."""
+    ends = p["end_date"].fillna(p["planned_end_date"]).fillna(_NO_END)
+    use = p["upn"].notna() & p["start_date"].notna() & p["hours_per_week"].notna() & (ends >= p["start_date"]).fillna(False)
+    return p.loc[use], ends[use]
+
+
+def concurrent_hours(p: pd.DataFrame) -> pd.DataFrame:
+    """Each pupil's total weekly hours from each date on which their set of running placements changes.
+
+    A placement runs from its start date to its end date, else its planned end date, else indefinitely.
+    Returns columns upn, date (from when the total holds), hours. Placements with no UPN, start or hours,
+    or that end before they start, are left out. Used by PLC-007 and useful for weekly-hours rules.
+    """
+    q, ends = _spans(p)
+    # A sweep over start (+hours) and day-after-end (-hours) events; at one date, ends come first.
+    events = pd.concat([
+        pd.DataFrame({"upn": q["upn"], "date": q["start_date"], "delta": q["hours_per_week"]}),
+        pd.DataFrame({"upn": q["upn"], "date": ends + pd.Timedelta(days=1), "delta": -q["hours_per_week"]}),
+    ], ignore_index=True).sort_values(["upn", "date", "delta"], kind="stable")
+    events["hours"] = events.groupby("upn", sort=False)["delta"].cumsum()
+    # The total from a date onwards is the running sum after that date's last event.
+    return events.drop_duplicates(["upn", "date"], keep="last")[["upn", "date", "hours"]].reset_index(drop=True)
+
+
+@rule("PLC-007", "Overlapping placements for one pupil total more hours than a school week", "error", _WEEK)
+def overlapping_hours(ctx: Context) -> pd.DataFrame | None:
+    p = ctx.register.placements
+    limit = ctx.policy.threshold("school_week_hours")
+    totals = concurrent_hours(p)
+    hot = totals[totals["hours"] > limit + 1e-9]
+    if hot.empty:
+        return None
+    q, ends = _spans(p)
+    running = pd.DataFrame({"row": q.index, "upn": q["upn"], "start": q["start_date"], "end": ends,
+                            "pid": q["placement_id"].astype("string").fillna("row " + pd.Series(q.index.astype(str), index=q.index))})
+    # Which placements run on each over-limit date: a join on UPN, then a date filter.
+    on = hot.merge(running, on="upn")
+    on = on[(on["start"] <= on["date"]) & (on["date"] <= on["end"])]
+    first = on.sort_values(["row", "date"]).drop_duplicates("row")  # each placement's first over-limit date
+    peers = on.merge(first[["upn", "date"]], on=["upn", "date"]).drop_duplicates(["upn", "date", "pid"])
+    together = peers.groupby(["upn", "date"])["pid"].agg(lambda ids: ", ".join(sorted(ids)))
+    first = first.assign(ids=pd.MultiIndex.from_frame(first[["upn", "date"]]).map(together))
+    peak = on.groupby("row")["hours"].max()
+    first = first.set_index("row")
+    hit = pd.Series(False, index=p.index)
+    hit[first.index] = True
+    message = (
+        "From " + _dmy(first["date"]) + " placements " + first["ids"] + " for the same pupil run at the same time and "
+        "together come to " + first["hours"].map("{:g}".format) + " hours a week"
+        + np.where(peak[first.index] > first["hours"], " (up to " + peak[first.index].map("{:g}".format) + ")", "")
+        + ", more than a school week of " + f"{limit:g}" + " hours. Check whether an earlier placement should have ended "
+        "(enter its end date) or correct the hours per week (" + _WEEK + ")."
+    )
+    return flag(p, hit, sheet=ctx.sheet(_TABLE), column=ctx.header(_TABLE, "hours_per_week"), key="placement_id", value="hours_per_week", message=message)
