@@ -76,9 +76,9 @@ def test_terms_share_the_year_and_sum_back_exactly():
     assert sums["A"] == c.set_index("placement_id").loc["A", "total_pence"]
     assert sums["B"] == c.set_index("placement_id").loc["B", "total_pence"]
     a = by_term[by_term.placement_id == "A"].set_index("period")["pence"]
-    # £10,000 x 193/190 = £10,157.89; shared 75:60:58 -> 3947.3614, 3157.8933, 3052.6352 (pounds);
-    # floors leave 1p over, which goes to the largest remainder (summer).
-    assert list(a) == [394736, 315789, 305264]
+    # £10,000 x 193/190 = 1,015,789p; shared 75:60:58 -> 394,736.66p, 315,789.33p, 305,263.02p;
+    # the floors leave 1p over, which goes to the largest remainder (autumn).
+    assert list(a) == [394737, 315789, 305263]
     fy = pd.DataFrame({"label": ["2024-25", "2025-26"], "start": pd.to_datetime(["2024-04-01", "2025-04-01"]), "end": pd.to_datetime(["2025-03-31", "2026-03-31"])})
     by_fy = costs_by_period(c, reg.placements, cal, fy)
     assert by_fy.groupby("placement_id")["pence"].sum().to_dict() == sums.to_dict()
