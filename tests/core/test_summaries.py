@@ -1,0 +1,133 @@
+"""Termly provider and funding summaries on a hand-worked register of a dozen placements."""
+import pandas as pd
+import pytest
+
+from apxl.core.calendar import SchoolCalendar
+from apxl.core.parse import register_from_records
+from apxl.core.policy import default_policy
+from apxl.core.summaries import SUPPRESSED, cost_book, funding_summary, provider_summary, suppress_counts
+
+TERMS = [
+    {"Academic year": "2024-25", "Term": "Autumn", "Start": "02/09/2024", "End": "20/12/2024", "Half-term start": "28/10/2024", "Half-term end": "01/11/2024"},
+    {"Academic year": "2024-25", "Term": "Spring", "Start": "06/01/2025", "End": "04/04/2025", "Half-term start": "17/02/2025", "Half-term end": "21/02/2025"},
+    {"Academic year": "2024-25", "Term": "Summer", "Start": "22/04/2025", "End": "18/07/2025", "Half-term start": "26/05/2025", "Half-term end": "30/05/2025"},
+]
+PROVIDERS = [
+    {"Provider ID": "PRV1", "Name": "Riverside PRU", "Type": "PRU", "Registered": "Y", "Places": 10},
+    {"Provider ID": "PRV2", "Name": "Home tuition", "Type": "Unregistered", "Registered": "N"},
+    {"Provider ID": "PRV3", "Name": "Hillside AP Academy", "Type": "AP academy", "Registered": "Y", "Places": 5},
+    {"Provider ID": "PRV4", "Name": "County College", "Type": "FE college", "Registered": "Y"},
+]
+
+
+def P(pid, upn, prov, route, comm, basis, rate, start, end=None, hours=None, days=None, place=None, topup=None, reg="Dual", **kw):
+    row = {"Placement ID": pid, "UPN": upn, "Provider ID": prov, "Route": route, "Commissioner": comm, "Registration": reg,
+           "Cost basis": basis, "Rate": rate, "Start date": start, "End date": end, "Hours per week": hours, "Days": days,
+           "Place funder": place, "Top-up funder": topup, "Home school URN": kw.pop("urn", "100001"), "Home school name": kw.pop("school", "Oak High")}
+    row.update(kw)
+    return row
+
+
+# Autumn 2024 has 75 school days (15 weeks: 2 Sep-20 Dec less half-term); census day Thursday 3 October 2024.
+PLACEMENTS = [
+    P("A1", "U1", "PRV1", "PEX", "LA", "Place", 10000, "02/09/2024", hours=25, place="LA"),                      # open: £10,000 x 75/190 = £3,947.37 in autumn
+    P("A2", "U2", "PRV1", "PEX", "LA", "Place", 10000, "02/09/2024", "20/12/2024", hours=25, place="LA", Destination="Returned to mainstream"),  # £3,947.37
+    P("A3", "U3", "PRV1", "INTERIM", "LA", "Week", 500, "04/11/2024", hours=25, topup="LA", reg="Single"),          # 7 weeks x £500 = £3,500
+    P("A4", "U4", "PRV2", "HEALTH", "School", "Hour", 30, "02/09/2024", "20/12/2024", hours=6, topup="School", reg="Off-site"),  # 15 x 6 x £30 = £2,700
+    P("A5", "U5", "PRV2", "HEALTH", "School", "Hour", 30, "07/10/2024", hours=4, topup="School", reg="Off-site"),   # 10 weeks x 4 x £30 = £1,200
+    P("A6", "U6", "PRV3", "ASSESS", "School", "Day", 80, "02/09/2024", "20/12/2024", hours=10, days="Mon,Tue", topup="School"),  # 15 Mon + 15 Tue = 30 x £80 = £2,400
+    P("A7", "U7", "PRV3", "SUSPENSION", "School", "Day", 80, "06/01/2025", "28/02/2025", days="Wed", topup="School"),  # spring only
+    P("A8", "U8", "PRV1", "S19OTHER", "LA", "Place", 10000, "02/09/2024", "11/10/2024", hours=20, place="LA",
+      **{"EHCP": "Y", "Looked after": "Y", "Destination": "Special school"}),                                     # 30 days: £1,578.95
+    P("A9", "U9", "PRV4", "VOCATIONAL", "School", "Week", 200, "02/09/2024", hours=6, topup="School", urn="100002", school="Elm Academy"),  # 15 x £200 = £3,000
+    P("A10", "U10", "PRV1", "PEX", "LA", "Place", 10000, "13/01/2025", hours=25, place="LA"),                     # spring onwards
+    P("A11", "U5", "PRV2", "HEALTH", "LA", "Hour", 25, "02/09/2024", "30/09/2024", hours=5, topup="LA", reg="Off-site"),  # 21 days: 5 x £25 x 21/5 = £525
+    P("A12", "U12", "PRV3", "ASSESS", "School", "Day", 80, "16/12/2024", "10/01/2025", hours=25, topup="School"),  # 5 days each side of Christmas: £400 + £400
+]
+
+
+@pytest.fixture(scope="module")
+def setup():
+    reg = register_from_records(placements=PLACEMENTS, providers=PROVIDERS, terms=TERMS)
+    assert reg.findings.query("rule_id != 'STR-002' and rule_id != 'STR-001'").empty, reg.findings
+    cal = SchoolCalendar.from_register(reg)
+    book = cost_book(reg, cal, default_policy())
+    return reg, cal, book
+
+
+def test_provider_summary_autumn_by_hand(setup):
+    reg, cal, book = setup
+    s = provider_summary(reg, cal, default_policy(), "2024-25-autumn", book=book)
+    t = s.table("apxlProviders").frame.set_index("Provider ID")
+    assert list(t.index) == ["PRV1", "PRV2", "PRV3", "PRV4"]
+    assert t["On roll at census"].to_dict() == {"PRV1": 3, "PRV2": 1, "PRV3": 1, "PRV4": 1}  # A3 starts in Nov, A5 in Oct, A11 ended 30 Sep, A12 in Dec
+    assert t["Pupils supported"].to_dict() == {"PRV1": 4, "PRV2": 2, "PRV3": 2, "PRV4": 1}  # U5 has two PRV2 placements and counts once
+    assert t["Starters"].to_dict() == {"PRV1": 4, "PRV2": 3, "PRV3": 2, "PRV4": 1}
+    assert t["Leavers"].to_dict() == {"PRV1": 2, "PRV2": 2, "PRV3": 1, "PRV4": 0}
+    assert t["EHCP pupils"].to_dict() == {"PRV1": 1, "PRV2": 0, "PRV3": 0, "PRV4": 0}
+    assert t["Looked-after pupils"].to_dict() == {"PRV1": 1, "PRV2": 0, "PRV3": 0, "PRV4": 0}
+    assert t["LA-commissioned"].to_dict() == {"PRV1": 4, "PRV2": 1, "PRV3": 0, "PRV4": 0}
+    assert t["School-commissioned"].to_dict() == {"PRV1": 0, "PRV2": 2, "PRV3": 2, "PRV4": 1}
+    # PRV1: 25x15 + 25x15 + 25x7 + 20x6 = 1045; PRV2: 6x15 + 4x10 + 5x21/5 = 151; PRV3: 10x15 + 25x1 = 175; PRV4: 6x15 = 90
+    assert t["Hours delivered"].to_dict() == {"PRV1": 1045.0, "PRV2": 151.0, "PRV3": 175.0, "PRV4": 90.0}
+    # PRV1: 3,947.37 + 3,947.37 + 3,500 + 1,578.95
+    assert t["Cost (£)"].to_dict() == {"PRV1": 12973.69, "PRV2": 4425.00, "PRV3": 2800.00, "PRV4": 3000.00}
+    assert s.table("apxlProviders").total_row["Cost (£)"] == 23198.69
+    places = s.table("apxlPlacesVsRoll").frame.set_index("Provider ID")
+    assert places.to_dict("index") == {"PRV1": {"Places": 10.0, "On roll at census": 3}, "PRV3": {"Places": 5.0, "On roll at census": 1}}
+    dest = s.table("apxlDestinations").frame.set_index("Destination")["Leavers"].to_dict()
+    assert dest == {"Not recorded": 3, "Returned to mainstream": 1, "Special school": 1}
+
+
+def test_funding_summary_autumn_by_hand(setup):
+    reg, cal, book = setup
+    f = funding_summary(reg, cal, default_policy(), "2024-25-autumn", book=book, budget=20000)
+    payer = f.table("apxlCostByPayer").frame.set_index(["Payer", "Element"])["Amount (£)"].to_dict()
+    assert payer == {("LA", "place funding"): 9473.69, ("LA", "top-up"): 4025.00, ("School", "place funding"): 0.0, ("School", "top-up"): 9700.00}
+    route = f.table("apxlCostByRoute").frame.set_index("Route")["Total (£)"].to_dict()
+    assert route == {"ASSESS": 2800.00, "HEALTH": 4425.00, "INTERIM": 3500.00, "PEX": 7894.74, "S19OTHER": 1578.95, "VOCATIONAL": 3000.00}
+    home = f.table("apxlCostByHomeSchool").frame.set_index("Home school URN")
+    assert home.loc["100002", "School (£)"] == 3000.00 and home.loc["100002", "Home school"] == "Elm Academy"
+    budget = f.table("apxlBudget").frame.iloc[0].to_dict()
+    assert budget == {"Budget (£)": 20000.0, "Actual LA spend (£)": 13498.69, "Variance (£)": 6501.31}
+
+
+def test_christmas_placement_is_split_between_terms(setup):
+    reg, cal, book = setup
+    a12 = book[book.placement_id == "A12"].groupby("term")["pence"].sum().to_dict()
+    assert a12 == {"2024-25-autumn": 40000, "2024-25-spring": 40000}
+
+
+def test_figures_reconcile_providers_terms_and_financial_years(setup):
+    reg, cal, book = setup
+    policy = default_policy()
+    terms = ["2024-25-autumn", "2024-25-spring", "2024-25-summer"]
+    term_totals = []
+    for term in terms:
+        prov = provider_summary(reg, cal, policy, term, book=book).table("apxlProviders")
+        fund = funding_summary(reg, cal, policy, term, book=book)
+        by_provider = fund.table("apxlCostByProvider").total_row["Total (£)"]
+        assert prov.total_row["Cost (£)"] == pytest.approx(by_provider, abs=0.001)
+        assert fund.table("apxlCostByPayer").total_row["Amount (£)"] == pytest.approx(by_provider, abs=0.001)
+        term_totals.append(round(by_provider * 100))
+    assert sum(term_totals) == book["pence"].sum()
+    fys = [funding_summary(reg, cal, policy, f"FY {fy}", book=book).table("apxlCostByProviderFY").total_row["Total (£)"] for fy in ("2024-25", "2025-26")]
+    assert sum(round(x * 100) for x in fys) == book["pence"].sum()
+
+
+def test_publish_hides_small_counts_and_what_would_reveal_them():
+    frame = pd.DataFrame({"Provider": ["A", "B", "C"], "Pupils": [12, 3, 9], "EHCP": [6, 0, 7]})
+    out = suppress_counts(frame, ("Pupils", "EHCP"))
+    assert out.loc[1, "Pupils"] == SUPPRESSED
+    # a lone hidden cell in a column could be recovered from the total: the next smallest is hidden too
+    assert out.loc[2, "Pupils"] == SUPPRESSED and out.loc[0, "Pupils"] == 12
+    assert out.loc[1, "EHCP"] == 0  # zeros are not disclosive
+
+
+def test_published_provider_summary(setup):
+    reg, cal, book = setup
+    s = provider_summary(reg, cal, default_policy(), "2024-25-autumn", book=book, publish=True)
+    t = s.table("apxlProviders")
+    assert (t.frame["Pupils supported"] == SUPPRESSED).all()
+    assert t.total_row["Pupils supported"] == 9  # the total itself is 5 or more and stays
+    assert s.notes and "<5" in s.notes[0]
