@@ -394,3 +394,48 @@ def suppress_summary(summary: Summary) -> None:
 
 
 SummaryBuilder = Callable[..., Summary]
+
+
+# ---- choosing what to build --------------------------------------------------------------------
+def terms_in_year(calendar, academic_year: str) -> list[str]:
+    return list(term_periods(calendar, academic_year)["label"])
+
+
+def financial_years_touching(calendar, term_labels: list[str]) -> list[str]:
+    """The financial years ('2024-25') that any of the terms' days fall in, in order."""
+    years: list[str] = []
+    for label in term_labels:
+        bounds = calendar.term_bounds(label)
+        if bounds is None:
+            continue
+        for day in bounds:
+            fy = calendar.financial_year(day)
+            if fy not in years:
+                years.append(fy)
+    return sorted(years)
+
+
+def build_summaries(
+    register: Register,
+    calendar,
+    policy: Policy,
+    terms: list[str],
+    *,
+    financial_years: list[str] | None = None,
+    double_funding_rows: set[int] | frozenset[int] = frozenset(),
+    awpu_recovery: pd.DataFrame | None = None,
+    attendance: pd.DataFrame | None = None,
+    budget: float | None = None,
+    publish: bool = False,
+) -> list[Summary]:
+    """Provider and funding summaries for each term, then a funding summary per financial year."""
+    book = cost_book(register, calendar, policy)
+    out: list[Summary] = []
+    for term in terms:
+        out.append(provider_summary(register, calendar, policy, term, attendance=attendance, book=book, publish=publish))
+    for term in terms:
+        out.append(funding_summary(register, calendar, policy, term, double_funding_rows=double_funding_rows, awpu_recovery=awpu_recovery, book=book, publish=publish))
+    for fy in financial_years if financial_years is not None else financial_years_touching(calendar, terms):
+        out.append(funding_summary(register, calendar, policy, f"FY {fy}", double_funding_rows=double_funding_rows, awpu_recovery=awpu_recovery,
+                                   budget=budget, book=book, publish=publish))
+    return out
