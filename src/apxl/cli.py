@@ -144,6 +144,40 @@ def rules(
     out.print(table)
 
 
+@app.command()
+def summarise(
+    workbook: Path = typer.Argument(..., help="The register workbook (.xlsx or .xlsm)."),
+    term: Optional[str] = typer.Option(None, "--term", help="One term, e.g. 2024-25-spring."),
+    year: Optional[str] = typer.Option(None, "--year", help="Every term of an academic year, e.g. 2024-25 (default: the year of the as-of date)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Where to write (default: <name>-summaries.xlsx beside the workbook)."),
+    in_place: bool = typer.Option(False, "--in-place", help="Write the summaries into WORKBOOK itself (a backup is kept beside it)."),
+    publish: bool = typer.Option(False, "--publish", help="For sharing outside the LA: counts below 5 are shown as <5."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (YYYY-MM-DD); overrides the Settings sheet."),
+    profile: Optional[str] = typer.Option(None, "--profile", help="Policy profile; overrides the Settings sheet."),
+) -> None:
+    """Write termly Provider summary and Funding summary sheets (tables and charts) into the workbook.
+
+    Example: [bold]apxl summarise register.xlsx --term 2024-25-spring -o register-spring.xlsx[/]
+    """
+    from apxl.io.profiles import policy_for
+    from apxl.io.reader import read_register
+    from apxl.io.summaries import summaries_for, write_summaries
+
+    try:
+        when = parse_as_of(as_of)
+        with err.status("Reading the register..."):
+            register = read_register(workbook)
+        policy, _ = policy_for(register, profile)
+        with err.status("Working out the summaries..."):
+            summaries = summaries_for(register, policy, when or register.as_of or date.today(), term=term, year=year, publish=publish)
+            target = write_summaries(workbook, summaries, output=output, in_place=in_place)
+    except ApxlError as exc:
+        raise fail(str(exc))
+    for s in summaries:
+        out.print(f"  {s.sheet}")
+    err.print(f"{len(summaries)} summary sheets written to {target}")
+
+
 def main() -> None:
     """Console entry point: one clear sentence instead of a traceback when apxl cannot run."""
     try:

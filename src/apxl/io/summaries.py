@@ -1,0 +1,69 @@
+"""Build termly summaries for a register workbook and write them into a copy (or, asked, into the workbook itself)."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+
+from apxl.core.calendar import SchoolCalendar, academic_year_of
+from apxl.core.check import check_register
+from apxl.core.policy import Policy
+from apxl.core.register import Register
+from apxl.core.summaries import Summary, build_summaries, terms_in_year
+from apxl.errors import ApxlError
+from apxl.io.safe_save import resolve_output
+from apxl.io.summary_sheets import add_summary_sheets
+
+BUDGET_SETTINGS = ("AP high needs budget", "AP budget", "High needs AP budget")
+
+
+def _budget(register: Register) -> float | None:
+    for name in BUDGET_SETTINGS:
+        value = register.setting(name)
+        if value is not None:
+            try:
+                return float(str(value).replace("£", "").replace(",", "").strip())
+            except ValueError:
+                raise ApxlError(f"The Settings value '{name}' is not a number of pounds: enter it like 1250000.") from None
+    return None
+
+
+def summaries_for(
+    register: Register,
+    policy: Policy,
+    as_of: date,
+    *,
+    term: str | None = None,
+    year: str | None = None,
+    publish: bool = False,
+) -> list[Summary]:
+    """The summaries a user asked for: one term (``2024-25-spring``) or every term of an academic year."""
+    calendar = SchoolCalendar.from_register(register)
+    if term:
+        term = term.strip().lower()
+        if calendar.term_bounds(term) is None:
+            raise ApxlError(f"'{term}' is not a term: write it like 2024-25-spring.")
+        terms = [term]
+    else:
+        year = year or academic_year_of(pd.Timestamp(as_of))
+        terms = terms_in_year(calendar, year)
+        if not terms:
+            raise ApxlError(f"The Calendar sheet has no terms for {year}: add the term dates, or name a term with --term.")
+    report = check_register(register, policy, as_of, only=["FND-004"])
+    rows = set(report.by_rule("FND-004").query("sheet == @register.table('placements').sheet")["row"].dropna().astype(int))
+    return build_summaries(register, calendar, policy, terms, double_funding_rows=rows, budget=_budget(register), publish=publish)
+
+
+def write_summaries(source, summaries: list[Summary], output=None, in_place: bool = False) -> Path:
+    """Write summary sheets into a copy of ``source`` (``<stem>-summaries<suffix>``) or, with ``in_place``,
+    into ``source`` after a backup. Sheets of the same name are replaced; nothing else changes."""
+    from apxl.io.package import replace_sheets
+
+    target = resolve_output(Path(source), output, in_place, tag="summaries")
+    scratch = Workbook()
+    scratch.remove(scratch.active)
+    names = add_summary_sheets(scratch, summaries)
+    replace_sheets(Path(source), scratch, names, target, backup=in_place)
+    return target
