@@ -222,7 +222,7 @@ def _wide_findings(frame: pd.DataFrame, upns: pd.Series, excel_rows: np.ndarray,
         rows = sorted(set(frame.index[no_upn]))
         out.append(pd.DataFrame({"rule_id": "STR-006", "sheet": sheet, "row": rows, "column": "UPN", "key": None, "value": None,
                                  "message": "UPN is blank on a row with attendance marks: every pupil row needs one."}))
-    dup = frame[~no_upn & frame.duplicated(["upn", "date", "session"], keep=False)]
+    dup = frame[~no_upn & frame.duplicated(["upn", "date", "session", "source"], keep=False)]
     if len(dup):
         per_row = dup.reset_index(names="row").groupby(["row", "upn"], as_index=False).size()
         others = per_row.groupby("upn")["row"].agg(lambda r: sorted(r))

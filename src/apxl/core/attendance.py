@@ -1,0 +1,173 @@
+"""Attendance measures on DfE definitions: possible sessions, attendance, authorised/unauthorised absence,
+persistent and severe absence, per pupil per term and per placement (for the termly summaries)."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from apxl.core.attendance_codes import CodeSet
+from apxl.core.attendance_match import placement_facts, sessions_frame
+
+# DfE absence statistics methodology: persistently absent = absent for 10% or more of possible sessions;
+# severely absent = 50% or more (DOMAIN.md section 5). Overridable by policy thresholds of the same names.
+PERSISTENT_ABSENCE = 0.10
+SEVERE_ABSENCE = 0.50
+MEASURE_COLUMNS = [
+    "possible", "attended", "authorised", "unauthorised", "not_counted",
+    "attendance_rate", "absence_rate", "persistent", "severe",
+]
+_KEY = ["upn", "date", "session"]
+
+
+def resolve_marks(sess: pd.DataFrame) -> pd.DataFrame:
+    """One mark per pupil per session, from a ``sessions_frame``: the school register's mark, except that a
+    school D (the pupil was scheduled at the other school) gives way to that provider's own mark; sessions
+    only the provider recorded count too. Codes not valid on their date (ATT-001) are left out."""
+    s = sess[sess["valid"].to_numpy(dtype=bool)]
+    provider = s["source"].eq("Provider").to_numpy()
+    rank = np.where(provider, 1, np.where(s["code"].eq("D").to_numpy(), 2, 0))
+    ordered = s.assign(_rank=rank).sort_values([*_KEY, "_rank"], kind="stable")
+    return ordered.drop_duplicates(_KEY, keep="first").drop(columns="_rank")
+
+
+def _flags(marks: pd.DataFrame) -> pd.DataFrame:
+    possible = marks["possible"].to_numpy(dtype=bool)
+    return pd.DataFrame({
+        "possible": possible.astype("int64"),
+        "attended": (marks["attendance"].to_numpy(dtype=bool) & possible).astype("int64"),
+        "authorised": (possible & marks["group"].eq("authorised").to_numpy()).astype("int64"),
+        "unauthorised": (possible & marks["group"].eq("unauthorised").to_numpy()).astype("int64"),
+        "not_counted": (~possible).astype("int64"),
+    }, index=marks.index)
+
+
+def add_rates(counts: pd.DataFrame, persistent: float = PERSISTENT_ABSENCE, severe: float = SEVERE_ABSENCE) -> pd.DataFrame:
+    """Attendance rate = attended / possible; absence rate = (authorised + unauthorised) / possible;
+    persistent and severe flags from the absence rate (False when there are no possible sessions)."""
+    out = counts.copy()
+    possible = out["possible"].astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["attendance_rate"] = np.where(possible > 0, out["attended"] / possible, np.nan)
+        out["absence_rate"] = np.where(possible > 0, (out["authorised"] + out["unauthorised"]) / possible, np.nan)
+    rate = out["absence_rate"].fillna(-1.0)
+    out["persistent"] = rate >= persistent
+    out["severe"] = rate >= severe
+    return out
+
+
+def _prepared(attendance: pd.DataFrame, codes: CodeSet, as_of: Any, calendar: Any = None) -> pd.DataFrame:
+    sess = attendance if "valid" in attendance.columns else sessions_frame(attendance, codes)
+    if as_of is not None:
+        sess = sess[sess["date"] <= pd.Timestamp(as_of)]
+    if calendar is not None and len(sess):
+        # Only school days have possible sessions; marks on other days are ATT-008's business.
+        uniq = pd.unique(sess["date"].to_numpy())
+        school = pd.Series(calendar.is_school_day(pd.Series(uniq)), index=uniq)
+        sess = sess[school.reindex(sess["date"].to_numpy()).to_numpy(dtype=bool)]
+    return resolve_marks(sess)
+
+
+def pupil_term_measures(
+    attendance: pd.DataFrame,
+    codes: CodeSet,
+    calendar: Any,
+    *,
+    as_of: Any = None,
+    persistent: float = PERSISTENT_ABSENCE,
+    severe: float = SEVERE_ABSENCE,
+) -> pd.DataFrame:
+    """Attendance per pupil per term.
+
+    ``attendance`` is ``register.attendance`` (long or wide-grid frame) or a ``sessions_frame``; ``codes`` the
+    CodeSet (``policy.attendance_codes``); ``calendar`` a SchoolCalendar (its ``term_of`` labels terms, e.g.
+    '2024-25-autumn'); only school days count, and sessions after ``as_of`` are left out when it is given.
+
+    Returns one row per (upn, term): possible, attended, authorised, unauthorised, not_counted (sessions
+    coded D, X, Q, Y*, Z, #), attendance_rate, absence_rate, persistent (absence >= 10%), severe (>= 50%),
+    first_date, last_date and last_row (the Excel row of the pupil's last mark in the term).
+    """
+    marks = _prepared(attendance, codes, as_of, calendar)
+    cols = ["upn", "term", *MEASURE_COLUMNS, "first_date", "last_date", "last_row"]
+    if marks.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    flags = _flags(marks)
+    dates = marks["date"]
+    flags["upn"] = marks["upn"].to_numpy()
+    # Term labels once per distinct date: a year has ~200, not 800,000.
+    uniq = pd.Series(pd.unique(dates))
+    term_map = pd.Series(calendar.term_of(uniq).to_numpy(), index=uniq.to_numpy())
+    flags["term"] = term_map.reindex(dates.to_numpy()).to_numpy()
+    flags["date"] = dates.to_numpy()
+    flags["row"] = marks["row"].to_numpy()
+    order = flags.sort_values("date", kind="stable")
+    grouped = order.groupby(["upn", "term"], sort=True)
+    counts = grouped[["possible", "attended", "authorised", "unauthorised", "not_counted"]].sum()
+    counts["first_date"] = grouped["date"].min()
+    counts["last_date"] = grouped["date"].max()
+    counts["last_row"] = grouped["row"].last()
+    return add_rates(counts, persistent, severe).reset_index()[cols]
+
+
+def placement_measures(
+    attendance: pd.DataFrame,
+    placements: pd.DataFrame,
+    codes: CodeSet,
+    calendar: Any = None,
+    *,
+    providers: pd.DataFrame | None = None,
+    as_of: Any = None,
+    by_term: bool = False,
+    persistent: float = PERSISTENT_ABSENCE,
+    severe: float = SEVERE_ABSENCE,
+) -> pd.DataFrame:
+    """Attendance per placement (and per term with ``by_term``, which needs ``calendar``).
+
+    A session counts for a placement when it is the pupil's (matched by UPN) and falls between the start
+    date and the end date (open placements: to ``as_of`` or the last session). When a pupil has two
+    placements at once, a session counts for both. Returns placement_id, placement_row (Excel row on the
+    Placements sheet), upn, provider_id, [term], and the measures of ``pupil_term_measures``.
+    """
+    marks = _prepared(attendance, codes, as_of, calendar)
+    facts = placement_facts(placements, providers if providers is not None else pd.DataFrame())
+    keys = ["placement_id", "placement_row", "upn", "provider_id"] + (["term"] if by_term else [])
+    cols = [*keys, *MEASURE_COLUMNS]
+    if marks.empty or facts.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    flags = _flags(marks)
+    flags["upn"] = marks["upn"].to_numpy()
+    flags["date"] = marks["date"].to_numpy()
+    pairs = flags.merge(facts[["prow", "placement_id", "upn", "provider_id", "start", "end"]], on="upn")
+    pairs = pairs[(pairs["date"] >= pairs["start"]) & (pairs["date"] <= pairs["end"])]
+    pairs = pairs.rename(columns={"prow": "placement_row"})
+    pairs["provider_id"] = pairs["provider_id"].astype("object").fillna("")
+    if by_term:
+        if calendar is None:
+            raise ValueError("placement_measures(by_term=True) needs a calendar")
+        uniq = pd.Series(pd.unique(pairs["date"]))
+        term_map = pd.Series(calendar.term_of(uniq).to_numpy(), index=uniq.to_numpy())
+        pairs["term"] = term_map.reindex(pairs["date"].to_numpy()).to_numpy()
+    counts = pairs.groupby(keys, sort=True)[["possible", "attended", "authorised", "unauthorised", "not_counted"]].sum()
+    out = add_rates(counts, persistent, severe).reset_index()
+    out["provider_id"] = out["provider_id"].replace("", None)
+    return out[cols]
+
+
+def code_measures(codes: Iterable[Any], dates: Iterable[Any] | Any, code_set: CodeSet) -> dict[str, Any]:
+    """Measures for a list of marks (e.g. a row of a register, for Excel's =APXL.ATTENDANCE): counts,
+    rates and flags as in ``pupil_term_measures``, plus ``invalid`` (marks that are not codes on that date).
+
+    ``dates`` is one date for all marks or one per mark; blank marks are skipped.
+    """
+    marks = pd.Series([c for c in codes], dtype="object")
+    when = pd.Series(dates if isinstance(dates, (list, tuple, pd.Series, np.ndarray)) else [dates] * len(marks))
+    keep = marks.notna() & marks.astype(str).str.strip().ne("")
+    marks, when = marks[keep].astype(str).str.strip().str.upper(), pd.to_datetime(when[keep.to_numpy()])
+    looked = code_set.lookup(marks.reset_index(drop=True), when.reset_index(drop=True))
+    valid = looked[looked["valid"]]
+    counts = _flags(valid).sum().to_frame().T
+    row = add_rates(counts).iloc[0].to_dict()
+    row = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+    row["invalid"] = int((~looked["valid"]).sum())
+    return row
