@@ -205,3 +205,49 @@ def test_s19_003_benchmark_follows_key_stage_from_date_of_birth_and_policy_thres
 
 def test_s19_003_unknown_hours_are_not_judged():
     assert run("S19-003", [hours_placement("NOHRS", None, upn="A")]).empty
+
+
+# ---- property: S19-001 agrees with a brute-force school-day count -----------------------------------
+
+from datetime import timedelta  # noqa: E402
+
+import holidays  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _oracle_school_days() -> list[date]:
+    """School days of 2024-25 by hand: term weekdays minus half-terms, the INSET day and bank holidays."""
+    bank = holidays.country_holidays("GB", subdiv="ENG", years=[2024, 2025])
+    terms = [(date(2024, 9, 3), date(2024, 12, 20), date(2024, 10, 28), date(2024, 11, 1)),
+             (date(2025, 1, 6), date(2025, 4, 4), date(2025, 2, 17), date(2025, 2, 21)),
+             (date(2025, 4, 22), date(2025, 7, 22), date(2025, 5, 26), date(2025, 5, 30))]
+    days = []
+    for start, end, ht_start, ht_end in terms:
+        d = start
+        while d <= end:
+            if d.weekday() < 5 and not (ht_start <= d <= ht_end) and d != date(2024, 11, 18) and d not in bank:
+                days.append(d)
+            d += timedelta(days=1)
+    return days
+
+
+SCHOOL_DAYS = _oracle_school_days()
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(SCHOOL_DAYS) - 40), st.integers(0, 30)), min_size=1, max_size=15))
+def test_s19_001_flags_exactly_the_starts_after_the_sixth_school_day(cases):
+    recs, expected = [], {}
+    for i, (excl_idx, start_offset_days) in enumerate(cases):
+        excl = SCHOOL_DAYS[excl_idx]
+        start = excl + timedelta(days=start_offset_days)
+        deadline = SCHOOL_DAYS[excl_idx + 5]
+        missed = sum(1 for d in SCHOOL_DAYS if deadline <= d < start)
+        pid = f"C{i}"
+        recs.append(placement(pid, start.strftime("%d/%m/%Y"), excl.strftime("%d/%m/%Y")))
+        if missed:
+            expected[pid] = missed
+    found = run("S19-001", recs)
+    got = {k: int(m.split(" school day")[0].rsplit(", ", 1)[1]) for k, m in zip(found["key"], found["message"])}
+    assert got == expected
