@@ -35,6 +35,8 @@ class RouteRule:
     topup_funders: frozenset[str]
     registrations: frozenset[str]
     wording: Mapping[str, str] = field(default_factory=dict)  # the matrix entry as the LA wrote it, per column
+    source: str = ""  # whose matrix this row is, for messages: "Solihull route matrix", "Rules sheet"
+    description: str = ""  # the route's description as the LA wrote it
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,15 @@ class Policy:
     def with_changes(self, **changes: Any) -> "Policy":
         return replace(self, **changes)
 
+    @property
+    def matrix_name(self) -> str:
+        """How findings cite this policy's route matrix, e.g. 'Solihull route matrix'."""
+        return self.title or f"{self.name} route matrix"
+
+    def awpu_for(self, key_stage: str) -> float | None:
+        value = self.awpu.get(key_stage)
+        return None if value is None else float(value)
+
 
 def permissive_routes() -> dict[str, RouteRule]:
     """Every route allows every party and registration: used when no matrix is known."""
@@ -75,3 +86,12 @@ def permissive_routes() -> dict[str, RouteRule]:
 def default_policy() -> Policy:
     """A policy with no LA matrix: only checks that do not depend on local policy are meaningful."""
     return Policy(name="default", title="No LA profile", routes=permissive_routes())
+
+
+# ---- building a policy from a profile and the workbook (pure: the data is passed in) ---------------
+from apxl.core.policy_build import apply_rules_sheet, apply_settings, policy_from_profile  # noqa: E402
+
+__all__ = [
+    "DEFAULT_THRESHOLDS", "Policy", "RouteRule", "apply_rules_sheet", "apply_settings", "default_policy",
+    "permissive_routes", "policy_from_profile",
+]

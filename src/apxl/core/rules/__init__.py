@@ -9,6 +9,7 @@ from apxl.core.rules import (  # noqa: F401
     providers,
     consultation,
     attendance,
+    profile,
 )
 from apxl.core.rules.registry import RULES, Rule, catalogue, rule
 
