@@ -178,6 +178,40 @@ def summarise(
     err.print(f"{len(summaries)} summary sheets written to {target}")
 
 
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on. The default serves this computer only; use 0.0.0.0 only behind your network's protection."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    cert: Optional[Path] = typer.Option(None, "--cert", help="TLS certificate (PEM) for HTTPS; Excel needs HTTPS for add-ins."),
+    key: Optional[Path] = typer.Option(None, "--key", help="The certificate's private key (PEM)."),
+    token: Optional[str] = typer.Option(None, "--token", help="A shared secret every request must carry; 'auto' makes one. The manifest URL includes it."),
+    max_request_mb: float = typer.Option(64, "--max-request-mb", help="Largest request accepted, in MB (a workbook sent by a script counts)."),
+) -> None:
+    """Serve the Excel add-in: APXL functions, the task pane and its buttons, and the manifest Excel loads.
+
+    Needs the environment variable XLWINGS_LICENSE_KEY=noncommercial (xlwings' server features are free under
+    PolyForm Noncommercial for government and educational institutions).
+
+    Example: [bold]XLWINGS_LICENSE_KEY=noncommercial apxl serve --cert localhost.pem --key localhost-key.pem[/]
+    """
+    from apxl.excel import runtime
+    from apxl.excel.manifest import new_token
+    from apxl.excel.server import run
+
+    try:
+        runtime.server_api()
+        if token == "auto":
+            token = new_token()
+        scheme = "https" if cert else "http"
+        shown = "localhost" if host in {"127.0.0.1", "0.0.0.0"} else host
+        query = f"?token={token}" if token else ""
+        err.print(f"apxl add-in server on {scheme}://{shown}:{port}  (Ctrl+C stops it)")
+        out.print(f"Manifest: {scheme}://{shown}:{port}/manifest.xml{query}")
+        run(host, port, cert=str(cert) if cert else None, key=str(key) if key else None, token=token, max_request_mb=max_request_mb)
+    except ApxlError as exc:
+        raise fail(str(exc))
+
+
 def main() -> None:
     """Console entry point: one clear sentence instead of a traceback when apxl cannot run."""
     try:
