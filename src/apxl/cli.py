@@ -84,10 +84,12 @@ def validate(
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write a copy of the workbook with a Findings sheet and highlighted cells."),
     in_place: bool = typer.Option(False, "--in-place", help="Write findings into WORKBOOK itself (a backup is kept beside it)."),
     profile: Optional[str] = typer.Option(None, "--profile", help="Policy profile (e.g. herefordshire, solihull, national); overrides Settings."),
+    attendance: Optional[Path] = typer.Option(None, "--attendance", help="Check this attendance file (CSV or Parquet: UPN, Date, Session, Code, Source) instead of the workbook's Attendance sheet."),
 ) -> None:
     """Check a register and report findings.
 
     Example: [bold]apxl validate register.xlsx --as-of 2025-01-31 -o checked.xlsx[/]
+    Example: [bold]apxl validate register.xlsx --attendance sessions.parquet --format csv[/]
     """
     from apxl.core.check import check_register
     from apxl.io.profiles import policy_for
@@ -97,7 +99,15 @@ def validate(
         when = parse_as_of(as_of)
         with err.status("Reading the register..."):
             register = read_register(workbook)
+        if attendance is not None:
+            from apxl.io.attendance import use_attendance_file
+
+            with err.status("Reading the attendance file..."):
+                use_attendance_file(register, attendance)
         policy, policy_findings = policy_for(register, profile)
+        from apxl.io.attendance import with_attendance_codes
+
+        policy = with_attendance_codes(policy)  # the national code sets the ATT rules check against
         if len(policy_findings):
             import pandas as pd
 
@@ -115,14 +125,75 @@ def validate(
     raise typer.Exit(EXIT_ERRORS if report.has_errors else EXIT_OK)
 
 
+def show_policy(profile: Optional[str], workbook: Optional[Path], fmt: Format) -> None:
+    """Print the effective LA policy: a profile, with a workbook's Rules/Settings sheets applied when given."""
+    from apxl.core.parse import register_from_records
+    from apxl.core.policy_build import policy_summary
+    from apxl.io.profiles import policy_for
+
+    if workbook is not None:
+        from apxl.io.reader import read_register
+
+        register = read_register(workbook)
+    else:
+        register = register_from_records(placements=[])
+    policy, problems = policy_for(register, profile)
+    summary = policy_summary(policy)
+    for message in problems["message"] if len(problems) else []:
+        err.print(f"[yellow]POL-001:[/] {message}")
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(summary, indent=2, default=str) + "\n")
+        return
+    if fmt is Format.csv:
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(summary["routes"][0]) if summary["routes"] else ["route"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(summary["routes"])
+        return
+    table = RichTable(title=f"{policy.matrix_name}" + (f" ({policy.source})" if policy.source else ""), header_style="bold", show_lines=True)
+    for name in ("Route", "Commissioner", "Place (lump sum)", "Top-up", "Registration"):
+        table.add_column(name, overflow="fold")
+    for row in summary["routes"]:
+        cells = []
+        for col in ("commissioner", "place_funder", "topup_funder", "registration"):
+            wording = row[f"{col}_wording"]
+            cells.append(row[col] + (f"\n[dim]'{wording}'[/]" if wording and wording.replace("/", " or ") != row[col] else ""))
+        table.add_row(row["route"], *cells)
+    out.print(table)
+    if summary["missing_routes"]:
+        out.print(f"Routes not in this matrix (FND-001 flags them): {', '.join(summary['missing_routes'])}")
+    settings = RichTable(header_style="bold")
+    settings.add_column("Setting")
+    settings.add_column("Value")
+    for label, value in summary["thresholds"].items():
+        settings.add_row(label, f"{value:g}")
+    settings.add_row("Looked-after children from day 1", "Y" if summary["lac_day1"] else "N")
+    for stage, amount in summary["awpu"].items():
+        settings.add_row(f"AWPU {stage} (FND-005)", f"£{amount:,.2f}")
+    for rid, sev in summary["severity_overrides"].items():
+        settings.add_row(f"Severity {rid}", sev)
+    if summary["disabled_rules"]:
+        settings.add_row("Disabled rules", ", ".join(summary["disabled_rules"]))
+    out.print(settings)
+
+
 @app.command()
 def rules(
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
+    profile: Optional[str] = typer.Option(None, "--profile", help="Show this LA policy profile's effective route matrix and thresholds instead (herefordshire, solihull, national)."),
+    workbook: Optional[Path] = typer.Option(None, "--workbook", help="With --profile (or alone): apply this register's Rules and Settings sheets on top."),
 ) -> None:
     """List every rule: id, severity, what it checks and the guidance it comes from.
 
-    Example: [bold]apxl rules --format csv > rules.csv[/]
+    Example: [bold]apxl rules --format csv > rules.csv[/]   or   [bold]apxl rules --profile solihull[/]
     """
+    if profile or workbook:
+        try:
+            show_policy(profile, workbook, fmt)
+        except ApxlError as exc:
+            raise fail(str(exc))
+        return
     from apxl.core.rules import catalogue
 
     items = [{"id": r.id, "severity": r.severity.value, "title": r.title, "source": r.source} for r in catalogue()]

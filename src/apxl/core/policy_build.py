@@ -389,3 +389,34 @@ def apply_settings(policy: "Policy", settings: pd.DataFrame | Mapping[str, Any] 
             changes["la_name"] = str(value).strip()
     policy = policy.with_changes(thresholds=thresholds, awpu=awpu, severity_overrides=severity, disabled_rules=frozenset(disabled), **changes)
     return policy, problems
+
+
+# ---- showing a policy ---------------------------------------------------------------------------------
+def matrix_rows(policy: "Policy") -> list[dict[str, str]]:
+    """The effective route matrix, one dict per route: allowed values and the LA's wording per column."""
+    out = []
+    for route in [r for r in ROUTES if r in policy.routes] + [r for r in policy.routes if r not in ROUTES]:
+        rr = policy.routes[route]
+        row = {"route": route, "description": rr.description, "source": rr.source or policy.matrix_name}
+        for column, (_label, attr) in MATRIX_COLUMNS.items():
+            row[column] = describe(getattr(rr, attr), column)
+            row[f"{column}_wording"] = (rr.wording or {}).get(column, "")
+        out.append(row)
+    return out
+
+
+def policy_summary(policy: "Policy") -> dict[str, Any]:
+    """Everything a policy sets, as plain data (for `apxl rules --profile` and the README)."""
+    return {
+        "name": policy.name,
+        "title": policy.title,
+        "la_name": policy.la_name,
+        "source": policy.source,
+        "routes": matrix_rows(policy),
+        "missing_routes": [r for r in ROUTES if r not in policy.routes],
+        "thresholds": {threshold_label(k): v for k, v in policy.thresholds.items()},
+        "lac_day1": policy.lac_day1,
+        "awpu": dict(policy.awpu),
+        "severity_overrides": dict(policy.severity_overrides),
+        "disabled_rules": sorted(policy.disabled_rules),
+    }
