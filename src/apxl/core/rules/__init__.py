@@ -10,6 +10,7 @@ from apxl.core.rules import (  # noqa: F401
     consultation,
     attendance,
     profile,
+    returns,
 )
 from apxl.core.rules.registry import RULES, Rule, catalogue, rule
 
