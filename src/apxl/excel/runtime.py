@@ -23,6 +23,9 @@ def server_api() -> ModuleType:
 
     try:
         import xlwings.server as server
+        from xlwings.pro.utils import LicenseHandler
+
+        LicenseHandler.validate_license("pro")  # xlwings caches the answer for the process
     except (xw.LicenseError, ImportError):
         raise ApxlError(LICENCE_MESSAGE) from None
     # xlwings registers its Office.js engines only when its licence is valid at import time;

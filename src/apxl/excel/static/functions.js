@@ -2,7 +2,7 @@
 // Each APXL.* function sends its arguments to the apxl server, which answers in xlwings Server's
 // format ({"result": [[...]]}). Calls made in one recalculation are sent together in batches, so a
 // column of 2,000 =APXL.CHECK(...) formulas is a handful of requests, not 2,000.
-// The server fills in the values between the ${...} markers below when it serves this file.
+// The server fills in the quoted placeholders below (origin, version, token, functions) when it serves this file.
 "use strict";
 
 const apxl = (globalThis.apxl = globalThis.apxl || {});
