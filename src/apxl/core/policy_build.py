@@ -210,6 +210,8 @@ def _profile_routes(raw: Any, title: str) -> tuple[dict[str, "RouteRule"] | None
             source=title,
             description=str(entry.get("description", "")),
         )
+    if not routes:
+        return None, problems + ["none of its routes can be read, so no route matrix can be checked (every route allows everything)."]
     return routes, problems
 
 
