@@ -158,6 +158,15 @@ def _marks_layout(grid: list[list[Any]]) -> tuple[int, dict[int, tuple[pd.Timest
     return None
 
 
+def is_long_table(raw: RawTable | None) -> bool:
+    """True when a found Attendance table has the long shape's Date and Code columns (else try a grid)."""
+    if raw is None:
+        return False
+    lookup = header_lookup(SHEETS["attendance"].model)
+    fields = {lookup.get(norm_header(h)) for h in raw.headers}
+    return {"date", "code"} <= fields
+
+
 def looks_wide(grid: list[list[Any]]) -> bool:
     """True when a sheet holds a pupil-by-session grid rather than the long UPN/Date/Session/Code table."""
     return _marks_layout(grid) is not None
@@ -255,5 +264,5 @@ def read_wide_attendance(path: str | Path) -> tuple[Table, pd.DataFrame] | None:
 
 __all__ = [
     "load_code_set", "with_attendance_codes", "read_attendance_file", "use_attendance_file", "header_date_session",
-    "looks_wide", "wide_from_grid", "read_wide_attendance",
+    "is_long_table", "looks_wide", "wide_from_grid", "read_wide_attendance",
 ]

@@ -184,13 +184,14 @@ def read_register(path: str | Path) -> Register:
     """Read and type a register workbook; structural problems become STR findings on the Register."""
     raws, missing = read_raw_tables(path)
     wide = None
-    if raws.get("attendance") is None:
-        # School MIS exports give one row per pupil and one column per session: read that grid instead.
-        from apxl.io.attendance import read_wide_attendance
+    from apxl.io.attendance import is_long_table, read_wide_attendance
 
+    if not is_long_table(raws.get("attendance")):
+        # School MIS exports give one row per pupil and one column per session: read that grid instead.
         wide = read_wide_attendance(path)
         if wide is not None:
             missing.pop("attendance", None)
+            raws["attendance"] = None
     register = parse_register(raws, source=str(path), missing=missing)
     if wide is not None:
         register.tables["attendance"], found = wide
