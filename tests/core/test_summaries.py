@@ -131,3 +131,22 @@ def test_published_provider_summary(setup):
     assert (t.frame["Pupils supported"] == SUPPRESSED).all()
     assert t.total_row["Pupils supported"] == 9  # the total itself is 5 or more and stays
     assert s.notes and "<5" in s.notes[0]
+
+
+def test_attendance_rate_and_persistent_absence_by_provider(setup):
+    from apxl.core.attendance import placement_measures
+    from apxl.io.attendance import load_code_set
+
+    reg0, cal, book = setup
+    # U1 (A1 at PRV1): Mon 9 and Tue 10 Sep 2024, 4 sessions: 3 present, 1 unauthorised (O) -> 75%, persistent.
+    # U9 (A9 at PRV4): 4 sessions all present -> 100%.
+    marks = [("U1", "09/09/2024", "AM", "/"), ("U1", "09/09/2024", "PM", "\\"), ("U1", "10/09/2024", "AM", "/"), ("U1", "10/09/2024", "PM", "O"),
+             ("U9", "09/09/2024", "AM", "/"), ("U9", "09/09/2024", "PM", "\\"), ("U9", "10/09/2024", "AM", "/"), ("U9", "10/09/2024", "PM", "\\")]
+    reg = register_from_records(placements=PLACEMENTS, providers=PROVIDERS, terms=TERMS,
+                                attendance=[{"UPN": u, "Date": d, "Session": s, "Code": c, "Source": "School"} for u, d, s, c in marks])
+    measures = placement_measures(reg.attendance, reg.placements, load_code_set(), cal, providers=reg.providers, as_of="2025-01-31", by_term=True)
+    s = provider_summary(reg, cal, default_policy(), "2024-25-autumn", attendance=measures, book=book)
+    t = s.table("apxlProviders").frame.set_index("Provider ID")
+    assert t.loc["PRV1", "Attendance rate"] == 0.75 and t.loc["PRV4", "Attendance rate"] == 1.0
+    assert pd.isna(t.loc["PRV2", "Attendance rate"])
+    assert t["Persistent absence (pupils)"].to_dict() == {"PRV1": 1, "PRV2": 0, "PRV3": 0, "PRV4": 0}

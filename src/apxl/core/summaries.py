@@ -176,8 +176,8 @@ def provider_summary(
 ) -> Summary:
     """What every provider delivered in a term (seed 003 §14.4; places vs on roll at census, seed 002 §11).
 
-    ``attendance`` (optional) is per-placement attendance measures with columns placement_id,
-    possible, attended, persistent: the attendance rate and persistent absence columns come from it.
+    ``attendance`` (optional) is ``apxl.core.attendance.placement_measures(..., by_term=True)``: the
+    attendance rate and persistent absence (DfE: 10% or more of possible sessions) come from it.
     """
     bounds = calendar.term_bounds(term)
     if bounds is None:
@@ -210,11 +210,12 @@ def provider_summary(
     hours = (p["hours_per_week"].fillna(0) * days / 5).where(active, 0)
     out["Hours delivered"] = hours.groupby(p["provider_id"]).sum().reindex(ids).fillna(0).round(1)
     if attendance is not None and len(attendance):
-        att = attendance.merge(p[["placement_id", "provider_id"]], on="placement_id", how="inner")
+        att = attendance[attendance["term"] == term] if "term" in attendance else attendance
         grp = att.groupby("provider_id")
         possible = grp["possible"].sum().reindex(ids)
-        out["Attendance rate"] = (grp["attended"].sum().reindex(ids) / possible.where(possible > 0)).round(3)
-        out["Persistent absence (pupils)"] = att[att["persistent"].fillna(False).astype(bool)].groupby("provider_id")["placement_id"].nunique().reindex(ids).fillna(0).astype("int64")
+        out["Attendance rate"] = (grp["attended"].sum().reindex(ids) / possible.where(possible > 0)).astype("float64").round(3)
+        persistent = att[att["persistent"].fillna(False).astype(bool)]
+        out["Persistent absence (pupils)"] = persistent.groupby("provider_id")["upn"].nunique().reindex(ids).fillna(0).astype("int64")
     book = book if book is not None else cost_book(register, calendar, policy)
     costs = book[book["term"] == term]
     out["Cost (£)"] = _pounds(costs.groupby("provider_id")["pence"].sum().reindex(ids).fillna(0)) if len(costs) else 0.0

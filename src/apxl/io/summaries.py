@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 from openpyxl import Workbook
 
+from apxl.core.attendance import placement_measures
 from apxl.core.calendar import SchoolCalendar, academic_year_of
 from apxl.core.check import check_register
 from apxl.core.policy import Policy
@@ -52,8 +53,14 @@ def summaries_for(
         if not terms:
             raise ApxlError(f"The Calendar sheet has no terms for {year}: add the term dates, or name a term with --term.")
     report = check_register(register, policy, as_of, only=["FND-004"])
-    rows = set(report.by_rule("FND-004").query("sheet == @register.table('placements').sheet")["row"].dropna().astype(int))
-    return build_summaries(register, calendar, policy, terms, double_funding_rows=rows, budget=_budget(register), publish=publish)
+    placements_sheet = register.table("placements").sheet
+    flagged = report.by_rule("FND-004")
+    rows = set(flagged.loc[flagged["sheet"] == placements_sheet, "row"].dropna().astype(int))
+    attendance = None
+    codes = getattr(policy, "attendance_codes", None)
+    if codes is not None and len(register.attendance):
+        attendance = placement_measures(register.attendance, register.placements, codes, calendar, providers=register.providers, as_of=as_of, by_term=True)
+    return build_summaries(register, calendar, policy, terms, double_funding_rows=rows, attendance=attendance, budget=_budget(register), publish=publish)
 
 
 def write_summaries(source, summaries: list[Summary], output=None, in_place: bool = False) -> Path:
