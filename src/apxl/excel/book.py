@@ -170,12 +170,12 @@ def write_findings(book, register: Register, report: Report, *, max_marks: int =
         body.append(row)
     if len(body) == 1:
         body.append([None] * len(COLUMNS))
-    top = ws.range((HEADER_ROW, 1))
-    ws.range(top, (HEADER_ROW + len(body) - 1, len(COLUMNS))).value = body
+    area = ws.range((HEADER_ROW, 1), (HEADER_ROW + len(body) - 1, len(COLUMNS)))
+    area.value = body
     for r, link in enumerate(links, start=HEADER_ROW + 1):
         if link:
             ws.range((r, len(COLUMNS))).add_hyperlink("#" + link, body[r - HEADER_ROW][-1])
-    ws.tables.add(ws.range(top, (HEADER_ROW + len(body) - 1, len(COLUMNS))), name="Findings", table_style_name="TableStyleMedium2")
+    ws.tables.add(area, name="Findings", table_style_name="TableStyleMedium2")
     for j, width in enumerate(WIDTHS, start=1):
         ws.range((HEADER_ROW, j)).column_width = width * 6 if _points(book) else width
     for r, severity in enumerate(frame["severity"], start=HEADER_ROW + 1):
@@ -230,10 +230,9 @@ def write_summaries(book, summaries) -> list[str]:
                 body.append([None] * len(frame.columns))
             if table.total_row:
                 body.append([_cell(table.total_row.get(c)) for c in frame.columns])
-            first = ws.range((top + 1, 1))
-            last = (top + len(body), max(1, len(frame.columns)))
-            ws.range(first, last).value = body
-            ws.tables.add(ws.range(first, last), name=f"{table.name}_{len(written)}_{n}", table_style_name="TableStyleMedium2")
+            area = ws.range((top + 1, 1), (top + len(body), max(1, len(frame.columns))))
+            area.value = body
+            ws.tables.add(area, name=f"{table.name}_{len(written)}_{n}", table_style_name="TableStyleMedium2")
             for j, column in enumerate(frame.columns, start=1):
                 if column in table.money:
                     ws.range((top + 2, j), (top + len(body), j)).number_format = "£#,##0.00"
