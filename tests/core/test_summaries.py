@@ -1,4 +1,7 @@
 """Termly provider and funding summaries on a hand-worked register of a dozen placements."""
+import sys
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -7,43 +10,8 @@ from apxl.core.parse import register_from_records
 from apxl.core.policy import default_policy
 from apxl.core.summaries import SUPPRESSED, cost_book, funding_summary, provider_summary, suppress_counts
 
-TERMS = [
-    {"Academic year": "2024-25", "Term": "Autumn", "Start": "02/09/2024", "End": "20/12/2024", "Half-term start": "28/10/2024", "Half-term end": "01/11/2024"},
-    {"Academic year": "2024-25", "Term": "Spring", "Start": "06/01/2025", "End": "04/04/2025", "Half-term start": "17/02/2025", "Half-term end": "21/02/2025"},
-    {"Academic year": "2024-25", "Term": "Summer", "Start": "22/04/2025", "End": "18/07/2025", "Half-term start": "26/05/2025", "Half-term end": "30/05/2025"},
-]
-PROVIDERS = [
-    {"Provider ID": "PRV1", "Name": "Riverside PRU", "Type": "PRU", "Registered": "Y", "Places": 10},
-    {"Provider ID": "PRV2", "Name": "Home tuition", "Type": "Unregistered", "Registered": "N"},
-    {"Provider ID": "PRV3", "Name": "Hillside AP Academy", "Type": "AP academy", "Registered": "Y", "Places": 5},
-    {"Provider ID": "PRV4", "Name": "County College", "Type": "FE college", "Registered": "Y"},
-]
-
-
-def P(pid, upn, prov, route, comm, basis, rate, start, end=None, hours=None, days=None, place=None, topup=None, reg="Dual", **kw):
-    row = {"Placement ID": pid, "UPN": upn, "Provider ID": prov, "Route": route, "Commissioner": comm, "Registration": reg,
-           "Cost basis": basis, "Rate": rate, "Start date": start, "End date": end, "Hours per week": hours, "Days": days,
-           "Place funder": place, "Top-up funder": topup, "Home school URN": kw.pop("urn", "100001"), "Home school name": kw.pop("school", "Oak High")}
-    row.update(kw)
-    return row
-
-
-# Autumn 2024 has 75 school days (15 weeks: 2 Sep-20 Dec less half-term); census day Thursday 3 October 2024.
-PLACEMENTS = [
-    P("A1", "U1", "PRV1", "PEX", "LA", "Place", 10000, "02/09/2024", hours=25, place="LA"),                      # open: £10,000 x 75/190 = £3,947.37 in autumn
-    P("A2", "U2", "PRV1", "PEX", "LA", "Place", 10000, "02/09/2024", "20/12/2024", hours=25, place="LA", Destination="Returned to mainstream"),  # £3,947.37
-    P("A3", "U3", "PRV1", "INTERIM", "LA", "Week", 500, "04/11/2024", hours=25, topup="LA", reg="Single"),          # 7 weeks x £500 = £3,500
-    P("A4", "U4", "PRV2", "HEALTH", "School", "Hour", 30, "02/09/2024", "20/12/2024", hours=6, topup="School", reg="Off-site"),  # 15 x 6 x £30 = £2,700
-    P("A5", "U5", "PRV2", "HEALTH", "School", "Hour", 30, "07/10/2024", hours=4, topup="School", reg="Off-site"),   # 10 weeks x 4 x £30 = £1,200
-    P("A6", "U6", "PRV3", "ASSESS", "School", "Day", 80, "02/09/2024", "20/12/2024", hours=10, days="Mon,Tue", topup="School"),  # 15 Mon + 15 Tue = 30 x £80 = £2,400
-    P("A7", "U7", "PRV3", "SUSPENSION", "School", "Day", 80, "06/01/2025", "28/02/2025", days="Wed", topup="School"),  # spring only
-    P("A8", "U8", "PRV1", "S19OTHER", "LA", "Place", 10000, "02/09/2024", "11/10/2024", hours=20, place="LA",
-      **{"EHCP": "Y", "Looked after": "Y", "Destination": "Special school"}),                                     # 30 days: £1,578.95
-    P("A9", "U9", "PRV4", "VOCATIONAL", "School", "Week", 200, "02/09/2024", hours=6, topup="School", urn="100002", school="Elm Academy"),  # 15 x £200 = £3,000
-    P("A10", "U10", "PRV1", "PEX", "LA", "Place", 10000, "13/01/2025", hours=25, place="LA"),                     # spring onwards
-    P("A11", "U5", "PRV2", "HEALTH", "LA", "Hour", 25, "02/09/2024", "30/09/2024", hours=5, topup="LA", reg="Off-site"),  # 21 days: 5 x £25 x 21/5 = £525
-    P("A12", "U12", "PRV3", "ASSESS", "School", "Day", 80, "16/12/2024", "10/01/2025", hours=25, topup="School"),  # 5 days each side of Christmas: £400 + £400
-]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
+from summary_fixture import PLACEMENTS, PROVIDERS, TERMS  # noqa: E402
 
 
 @pytest.fixture(scope="module")

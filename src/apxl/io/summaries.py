@@ -14,7 +14,7 @@ from apxl.core.policy import Policy
 from apxl.core.register import Register
 from apxl.core.summaries import Summary, build_summaries, terms_in_year
 from apxl.errors import ApxlError
-from apxl.io.safe_save import resolve_output
+from apxl.io.safe_save import make_backup, resolve_output
 from apxl.io.summary_sheets import add_summary_sheets
 
 BUDGET_SETTINGS = ("AP high needs budget", "AP budget", "High needs AP budget")
@@ -72,5 +72,7 @@ def write_summaries(source, summaries: list[Summary], output=None, in_place: boo
     scratch = Workbook()
     scratch.remove(scratch.active)
     names = add_summary_sheets(scratch, summaries)
-    replace_sheets(Path(source), scratch, names, target, backup=in_place)
+    if in_place:
+        make_backup(Path(source))
+    replace_sheets(Path(source), scratch, names, target)
     return target
