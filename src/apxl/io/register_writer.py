@@ -1,0 +1,179 @@
+"""Write a register holding data (demo, benchmarks, tests) in the template's layout; large tables are streamed.
+
+openpyxl builds the workbook (tables, drop-downs, formats, small sheets); the rows of the big tables
+(Placements, Providers, Attendance) are then streamed straight into their sheet XML, column by column
+with vectorised string operations: a year of attendance is hundreds of thousands of cells, which
+openpyxl alone (without lxml) writes at tens of microseconds a cell.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import zipfile
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+from openpyxl.utils import get_column_letter
+
+from apxl.io.template import DATE_FORMAT, SLOT, build_register_workbook, column_formats
+
+STREAMED = ("placements", "providers", "attendance")
+_CHUNK_ROWS = 50_000
+_EPOCH = np.datetime64("1899-12-30", "D")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # not allowed in XML
+
+
+def write_register(path: str | Path, data: dict[str, pd.DataFrame], *, profile: str | None = None) -> Path:
+    """Write ``data`` (frames by table name; columns named by contract field, or extra header) to ``path``.
+
+    The file is written next to ``path`` and moved into place, so a failed write leaves nothing half-done.
+    """
+    path = Path(path)
+    streamed = {t: data[t] for t in STREAMED if t in data and data[t] is not None}
+    small = {t: f for t, f in data.items() if t not in streamed}
+    wb = build_register_workbook(small, profile=profile, sizes={t: len(f) for t, f in streamed.items()})
+    sheet_paths: dict[str, str] = {}
+    for table in streamed:
+        slot = SLOT[table]
+        ws = wb[slot.sheet]
+        _write_probe(ws, table)
+    fd, tmp_name = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
+    os.close(fd)
+    staged = Path(tmp_name)
+    try:
+        wb.save(staged)
+        for table in streamed:
+            sheet_paths[table] = wb[SLOT[table].sheet].path.lstrip("/")
+        final_tmp = staged.with_suffix(".stream.xlsx")
+        _stream_tables(staged, final_tmp, {sheet_paths[t]: (t, f) for t, f in streamed.items()})
+        os.replace(final_tmp, path)
+    finally:
+        for leftover in (staged, staged.with_suffix(".stream.xlsx")):
+            if leftover.exists():
+                leftover.unlink()
+    return path
+
+
+def _write_probe(ws, table: str) -> None:
+    """Row 2 gets one value per column in that column's format, so the saved file holds each style's index."""
+    for j, cf in enumerate(column_formats(table)):
+        if cf.number_format == DATE_FORMAT:
+            value: object = datetime(2000, 1, 1)
+        elif cf.number_format and cf.number_format != "@":
+            value = 0
+        else:
+            value = "x"
+        cell = ws.cell(row=2, column=SLOT[table].first_col + j, value=value)
+        if cf.number_format:
+            cell.number_format = cf.number_format
+
+
+def _stream_tables(source: Path, target: Path, tables: dict[str, tuple[str, pd.DataFrame]]) -> None:
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            if info.filename not in tables:
+                zout.writestr(info, zin.read(info.filename))
+                continue
+            table, frame = tables[info.filename]
+            xml = zin.read(info.filename).decode("utf-8")
+            head, rest = xml.split("<sheetData>", 1)
+            body, tail = rest.split("</sheetData>", 1)
+            header_row = re.search(r'<row r="1"[^>]*>.*?</row>', body, re.S).group(0)
+            styles = _probe_styles(body)
+            formats = column_formats(table)
+            first = SLOT[table].first_col
+            last_col = get_column_letter(first + len(formats) - 1)
+            head = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="{get_column_letter(first)}1:{last_col}{max(len(frame), 1) + 1}"/>', head)
+            with zout.open(zipfile.ZipInfo(info.filename, date_time=info.date_time), "w", force_zip64=True) as fh:
+                fh.write((head + "<sheetData>" + header_row).encode("utf-8"))
+                for chunk in _rows_xml(frame, table, styles):
+                    fh.write(chunk.encode("utf-8"))
+                fh.write(("</sheetData>" + tail).encode("utf-8"))
+
+
+def _probe_styles(body: str) -> dict[str, str]:
+    """Column letter -> ' s="N"' (or '') from the probe row."""
+    row = re.search(r'<row r="2"[^>]*>(.*?)</row>', body, re.S)
+    out: dict[str, str] = {}
+    for attrs in re.findall(r"<c\s([^>]*?)/?>", row.group(1) if row else ""):
+        found = dict(re.findall(r'(\w+)="([^"]*)"', attrs))
+        letter = re.match(r"[A-Z]+", found.get("r", "")).group(0)
+        out[letter] = f' s="{found["s"]}"' if "s" in found else ""
+    return out
+
+
+def _rows_xml(frame: pd.DataFrame, table: str, styles: dict[str, str]) -> Iterator[str]:
+    formats = column_formats(table)
+    keys = [cf.field if cf.field is not None else cf.header for cf in formats]
+    frame = frame.reindex(columns=keys)
+    first = SLOT[table].first_col
+    for lo in range(0, len(frame), _CHUNK_ROWS):
+        part = frame.iloc[lo : lo + _CHUNK_ROWS]
+        rows = pd.Series(np.arange(lo + 2, lo + 2 + len(part)).astype(str), dtype="str")
+        cells = pd.Series([""] * len(part), dtype="str")
+        for j, key in enumerate(keys):
+            letter = get_column_letter(first + j)
+            cells = cells + column_cells(part[key].reset_index(drop=True), letter, rows, styles.get(letter, ""))
+        yield "".join(('<row r="' + rows + '">' + cells + "</row>").tolist())
+
+
+def _escape(text: pd.Series) -> pd.Series:
+    text = text.str.replace("&", "&amp;", regex=False).str.replace("<", "&lt;", regex=False).str.replace(">", "&gt;", regex=False)
+    return text.str.replace(_CONTROL, "", regex=True)
+
+
+def column_cells(values: pd.Series, letter: str, rows: pd.Series, style: str) -> pd.Series:
+    """One column's cells as XML text ('' for blanks), typed by the values: dates, numbers, booleans or text."""
+    ref = '<c r="' + letter + rows + '"'
+    blank = pd.Series([""] * len(values), dtype="str")
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(object)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        days = values.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+        ok = ~np.isnat(days)
+        serial = pd.Series(np.where(ok, (days - _EPOCH).astype("int64"), 0).astype(str), dtype="str")
+        return (ref + style + "><v>" + serial + "</v></c>").where(ok, blank)
+    if pd.api.types.is_bool_dtype(values):
+        ok = values.notna().to_numpy()
+        flag = pd.Series(np.where(values.fillna(False).to_numpy(dtype=bool), "1", "0"), dtype="str")
+        return (ref + style + ' t="b"><v>' + flag + "</v></c>").where(ok, blank)
+    if pd.api.types.is_numeric_dtype(values):
+        nums = values.astype("float64")
+        ok = np.isfinite(nums.to_numpy())
+        text = pd.Series([_number(x) for x in nums.to_numpy()], dtype="str")
+        return (ref + style + "><v>" + text + "</v></c>").where(ok, blank)
+    if pd.api.types.is_string_dtype(values) and not values.map(lambda v: v is not None and not isinstance(v, str) and not pd.isna(v)).any():
+        ok = values.notna() & values.astype("str").str.len().gt(0)
+        text = _escape(values.fillna("").astype("str"))
+        return (ref + style + ' t="inlineStr"><is><t xml:space="preserve">' + text + "</t></is></c>").where(ok.to_numpy(), blank)
+    # Mixed values (e.g. a date column holding a planted 'TBC'): type each cell on its own.
+    return pd.Series([_mixed(v, f"{letter}{r}", style) for v, r in zip(values.tolist(), rows.tolist())], dtype="str")
+
+
+def _number(x: float) -> str:
+    return str(int(x)) if np.isfinite(x) and float(x).is_integer() and abs(x) < 1e15 else repr(float(x))
+
+
+def _mixed(value: object, ref: str, style: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (pd.Timestamp, datetime, np.datetime64)) or (hasattr(value, "year") and hasattr(value, "month")):
+        ts = pd.Timestamp(value)
+        if pd.isna(ts):
+            return ""
+        return f'<c r="{ref}"{style}><v>{(np.datetime64(ts.normalize(), "D") - _EPOCH).astype("int64")}</v></c>'
+    if isinstance(value, (bool, np.bool_)):
+        return f'<c r="{ref}"{style} t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        if not np.isfinite(float(value)):
+            return ""
+        return f'<c r="{ref}"{style}><v>{_number(float(value))}</v></c>'
+    text = str(value)
+    if not text:
+        return ""
+    text = _CONTROL.sub("", text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+    return f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
