@@ -1,182 +1,35 @@
 """Pupil facts from the register's own data: UPN check letters, compulsory school age, year group and key stage.
 
-Every fact has a scalar helper (for Excel functions such as UPN_VALID, YEAR_GROUP, KEY_STAGE) and a
-vectorised version over pandas Series (for rules). Both give the same answers: the scalar helpers
-call the vectorised code on one value. Sources: DOMAIN.md section 6; DfE UPN guidance; Education
-Act 1996 s.8; Education (Start of Compulsory School Age) Order 1998.
+Every fact has a scalar helper in plain Python (fast enough per cell for Excel functions such as
+UPN_VALID, YEAR_GROUP, KEY_STAGE) and a vectorised version over pandas Series (for rules), e.g.
+``year_group(dob, on)`` and ``year_groups(dobs, on)``; tests check the two always agree. Dates may be
+dates, datetimes, Timestamps, Excel serials or dd/mm/yyyy text; missing or unreadable dates give None/NA.
+Sources: DOMAIN.md section 6; DfE UPN guidance; Education Act 1996 s.8; Education (Start of
+Compulsory School Age) Order 1998.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
-from enum import StrEnum
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-# DfE check-letter table: remainders 0..22 map to these letters (I, O and S are never used because
-# they look like 1, 0 and 5). A temporary UPN's trailing letter counts as its position in this table.
-CHECK_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
-UPN_WEIGHTS = np.arange(2, 14)  # weights for characters 2..13
-
-_SHAPE = rf"[A-Z][0-9]{{11}}[0-9{CHECK_LETTERS}]"
-_VALUES = np.full(256, -1, dtype=np.int64)  # ASCII code -> value of that character in the sum
-_VALUES[np.frombuffer(b"0123456789", dtype=np.uint8)] = np.arange(10)
-_VALUES[np.frombuffer(CHECK_LETTERS.encode(), dtype=np.uint8)] = np.arange(23)
-_LETTER_ARRAY = np.array(list(CHECK_LETTERS), dtype=object)
-
-
-class UpnStatus(StrEnum):
-    """What a UPN check found. ``VALID`` and ``TEMPORARY`` both have a correct check letter."""
-
-    VALID = "valid"
-    TEMPORARY = "temporary"
-    MALFORMED = "malformed"
-    WRONG_CHECK_LETTER = "wrong check letter"
-    BLANK = "blank"
-
-
-@dataclass(frozen=True)
-class UpnCheck:
-    """The result of checking one UPN.
-
-    ``expected_letter`` is the check letter the other twelve characters call for (None when the UPN
-    is malformed); ``problem`` explains a malformed, wrong or temporary UPN in plain words.
-    """
-
-    upn: str | None
-    status: UpnStatus
-    temporary: bool
-    expected_letter: str | None
-    problem: str
-
-    @property
-    def ok(self) -> bool:
-        """True when the check letter is right (a temporary UPN is ok but should be replaced)."""
-        return self.status in (UpnStatus.VALID, UpnStatus.TEMPORARY)
-
-
-# ---------------------------------------------------------------------------------------------
-# UPN
-# ---------------------------------------------------------------------------------------------
-
-def normalise_upns(upns: pd.Series) -> pd.Series:
-    """UPNs as the DfE writes them: upper case, no spaces. Blank cells become missing."""
-    text = pd.Series(upns, dtype="object").astype("string").str.replace(r"\s+", "", regex=True).str.upper()
-    return text.mask(text == "")
-
-
-def _letters_for(shaped: pd.Series) -> np.ndarray:
-    """Check letters for UPNs already known to have the right shape (13 ASCII characters)."""
-    if not len(shaped):
-        return np.array([], dtype=object)
-    codes = shaped.to_numpy(dtype=object).astype("S13").view(np.uint8).reshape(-1, 13)
-    total = (_VALUES[codes[:, 1:]] * UPN_WEIGHTS).sum(axis=1) % 23
-    return _LETTER_ARRAY[total]
-
-
-def upn_check_letters(upns: pd.Series) -> pd.Series:
-    """The correct check letter for each UPN (from characters 2-13), or missing if the UPN is malformed.
-
-    Characters 2..13 are multiplied by weights 2..13 (a trailing letter counts as its value in the
-    check-letter table, A=0 .. Z=22), summed, taken mod 23 and mapped to ABCDEFGHJKLMNPQRTUVWXYZ.
-    """
-    text = normalise_upns(upns)
-    shaped = text.str.fullmatch(_SHAPE).fillna(False).astype(bool)
-    out = pd.Series(pd.NA, index=text.index, dtype="string")
-    out[shaped] = _letters_for(text[shaped])
-    return out
-
-
-def check_upns(upns: pd.Series) -> pd.DataFrame:
-    """Check a column of UPNs at once. Returns a frame aligned to ``upns`` with columns:
-
-    ``upn`` (normalised), ``status`` (a UpnStatus value), ``temporary`` (bool: well formed and ending in
-    a letter), ``expected_letter`` (the right check letter, where the shape allows one) and ``problem``
-    (plain-words explanation, empty when valid).
-    """
-    text = normalise_upns(upns)
-    blank = text.isna()
-    length = text.str.len().fillna(0).astype("int64")
-    shaped = text.str.fullmatch(_SHAPE).fillna(False).astype(bool)
-    expected = pd.Series(pd.NA, index=text.index, dtype="string")
-    expected[shaped] = _letters_for(text[shaped])
-    first = text.str[0]
-    temporary = shaped & text.str[-1].str.isalpha().fillna(False).astype(bool)
-    wrong = shaped & (first != expected).fillna(False).astype(bool)
-
-    starts_ok = text.str.match(r"[A-Z]").fillna(False).astype(bool)
-    middle_ok = text.str.slice(1, 12).str.fullmatch(r"[0-9]{11}").fillna(False).astype(bool)
-    why_malformed = np.select(
-        [length != 13, ~starts_ok, ~middle_ok],
-        [
-            "has " + length.astype(str) + " characters; a UPN has 13 (a check letter and 12 more)",
-            pd.Series("does not start with a letter (the check letter)", index=text.index),
-            pd.Series("has something other than a digit in characters 2 to 12", index=text.index),
-        ],
-        default="ends in something other than a digit or a letter (temporary UPNs end in a letter other than I, O or S)",
-    )
-    problem = pd.Series("", index=text.index, dtype="object")
-    problem[~shaped] = pd.Series(why_malformed, index=text.index)[~shaped]
-    problem[wrong] = ("check letter is " + first[wrong] + ", but characters 2 to 13 call for " + expected[wrong]).astype(object)
-    is_temp_ok = temporary & ~wrong
-    problem[is_temp_ok] = "ends in a letter: a temporary UPN"
-    problem[blank] = "blank"
-
-    status = np.select(
-        [blank, ~shaped, wrong, temporary],
-        [UpnStatus.BLANK.value, UpnStatus.MALFORMED.value, UpnStatus.WRONG_CHECK_LETTER.value, UpnStatus.TEMPORARY.value],
-        default=UpnStatus.VALID.value,
-    )
-    return pd.DataFrame(
-        {"upn": text, "status": pd.Series(status, index=text.index, dtype="object"), "temporary": temporary,
-         "expected_letter": expected, "problem": problem},
-        index=text.index,
-    )
-
-
-def check_upn(upn: Any) -> UpnCheck:
-    """Check one UPN, e.g. ``check_upn("B801200005001").status == UpnStatus.VALID``."""
-    row = check_upns(pd.Series([upn], dtype="object")).iloc[0]
-    letter = row["expected_letter"]
-    return UpnCheck(
-        upn=None if pd.isna(row["upn"]) else str(row["upn"]),
-        status=UpnStatus(row["status"]),
-        temporary=bool(row["temporary"]),
-        expected_letter=None if pd.isna(letter) else str(letter),
-        problem=str(row["problem"]),
-    )
-
-
-def is_valid_upn(upn: Any, *, allow_temporary: bool = True) -> bool:
-    """True when ``upn`` is a well-formed UPN with the right check letter (temporary ones only if allowed)."""
-    status = check_upn(upn).status
-    return status == UpnStatus.VALID or (allow_temporary and status == UpnStatus.TEMPORARY)
-
-
-def upn_check_letter(upn: str) -> str | None:
-    """The check letter for one UPN: give all 13 characters, or the 12 after the check letter."""
-    text = str(upn or "").strip().upper()
-    if len(text) == 12:
-        text = "A" + text
-    return _scalar(upn_check_letters(pd.Series([text], dtype="object")))
-
-
-def with_check_letter(body: str) -> str:
-    """A full UPN from its 12 characters after the check letter (LA, establishment, year, serial).
-
-    ``with_check_letter("801200005001") == "B801200005001"``. Raises ValueError for a malformed body.
-    """
-    letter = upn_check_letter(body)
-    if letter is None:
-        raise ValueError("A UPN body is 11 digits followed by a digit or a check-table letter.")
-    return letter + str(body).strip().upper()
-
-
-# ---------------------------------------------------------------------------------------------
-# Dates: compulsory school age, school year, year group, key stage
-# ---------------------------------------------------------------------------------------------
+# UPN checks live in their own module; they are part of this module's public API.
+from apxl.core.upn import (  # noqa: F401
+    CHECK_LETTERS,
+    UPN_WEIGHTS,
+    UpnCheck,
+    UpnStatus,
+    check_upn,
+    check_upns,
+    is_valid_upn,
+    normalise_upn,
+    normalise_upns,
+    upn_check_letter,
+    upn_check_letters,
+    with_check_letter,
+)
 
 DateLike = date | datetime | pd.Timestamp | str | None
 
@@ -192,31 +45,25 @@ def _as_dates(values: Any, index: pd.Index | None = None) -> pd.Series:
         parsed = [parse_date_value(u) for u in uniques]
         table = pd.Series([p if isinstance(p, pd.Timestamp) else pd.NaT for p in parsed] + [pd.NaT], dtype="datetime64[ns]")
         return pd.Series(table.to_numpy()[np.where(codes >= 0, codes, len(uniques))], index=values.index)
-    one = _scalar_date(values)
+    one = _to_date(values)
     idx = index if index is not None else pd.RangeIndex(1)
-    return pd.Series(one if one is not None else pd.NaT, index=idx, dtype="datetime64[ns]")
+    return pd.Series(pd.Timestamp(one) if one is not None else pd.NaT, index=idx, dtype="datetime64[ns]")
 
 
-def _scalar_date(value: Any) -> pd.Timestamp | None:
-    if value is None:
+def _to_date(value: Any) -> date | None:
+    """One date from a date, datetime, Timestamp, Excel serial or dd/mm/yyyy text; None when blank or unreadable."""
+    if value is None or value is pd.NaT:
         return None
-    if isinstance(value, (pd.Timestamp, datetime, date)):
-        return None if pd.isna(value) else pd.Timestamp(value).normalize()
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, np.datetime64):
+        return None if np.isnat(value) else pd.Timestamp(value).date()
     from apxl.core.parse import parse_date_value
 
     parsed = parse_date_value(value)
-    return parsed if isinstance(parsed, pd.Timestamp) else None
-
-
-def _scalar(series: pd.Series) -> Any:
-    value = series.iloc[0]
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.date()
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    return value.item() if hasattr(value, "item") else value
+    return parsed.date() if isinstance(parsed, pd.Timestamp) else None
 
 
 def _make_dates(year: pd.Series, month: Any, day: Any) -> pd.Series:
@@ -236,9 +83,16 @@ def academic_years(on: Any) -> pd.Series:
     return (start.astype("string") + "-" + ((start + 1) % 100).astype("string").str.zfill(2)).astype("string")
 
 
+def school_year_start(on: DateLike) -> int | None:
+    """Scalar version of ``school_year_starts``: 01/03/2025 -> 2024."""
+    d = _to_date(on)
+    return None if d is None else d.year - (d.month < 9)
+
+
 def academic_year(on: DateLike) -> str | None:
     """Scalar version of ``academic_years``: 01/03/2025 -> '2024-25'."""
-    return _scalar(academic_years(on))
+    start = school_year_start(on)
+    return None if start is None else f"{start}-{(start + 1) % 100:02d}"
 
 
 def compulsory_school_age_starts(dobs: pd.Series) -> pd.Series:
@@ -272,17 +126,26 @@ def of_compulsory_school_age(dobs: pd.Series, on: Any) -> pd.Series:
 
 def compulsory_school_age_start(dob: DateLike) -> date | None:
     """Scalar version of ``compulsory_school_age_starts``: e.g. born 15/06/2019 -> 31/08/2024."""
-    return _scalar(compulsory_school_age_starts(_as_dates(dob)))
+    d = _to_date(dob)
+    if d is None or d.year > 9990:
+        return None
+    md = (d.month, d.day)
+    return date(d.year + 5, 3 if md <= (3, 31) else 8 if md <= (8, 31) else 12, 31)
 
 
 def compulsory_school_age_end(dob: DateLike) -> date | None:
     """Scalar version of ``compulsory_school_age_ends``: e.g. born 15/06/2009 -> 27/06/2025."""
-    return _scalar(compulsory_school_age_ends(_as_dates(dob)))
+    d = _to_date(dob)
+    if d is None or d.year > 9980:
+        return None
+    june30 = date(d.year + 16 + (d.month >= 9), 6, 30)
+    return june30 - timedelta(days=(june30.weekday() - 4) % 7)
 
 
 def is_of_compulsory_school_age(dob: DateLike, on: DateLike) -> bool | None:
     """Scalar version of ``of_compulsory_school_age``; None if either date is missing."""
-    return _scalar(of_compulsory_school_age(_as_dates(dob), on))
+    start, end, when = compulsory_school_age_start(dob), compulsory_school_age_end(dob), _to_date(on)
+    return None if start is None or end is None or when is None else start <= when <= end
 
 
 def ages_on(dobs: pd.Series, on: Any) -> pd.Series:
@@ -304,9 +167,18 @@ def year_groups(dobs: pd.Series, on: Any) -> pd.Series:
     return (age_31_aug - 4).astype("Int64")
 
 
+def age_on(dob: DateLike, on: DateLike) -> int | None:
+    """Scalar version of ``ages_on``."""
+    born, when = _to_date(dob), _to_date(on)
+    if born is None or when is None:
+        return None
+    return when.year - born.year - ((when.month, when.day) < (born.month, born.day))
+
+
 def year_group(dob: DateLike, on: DateLike) -> int | None:
     """Scalar version of ``year_groups``: e.g. born 01/09/2012, on 01/10/2024 -> 7 (Year 7)."""
-    return _scalar(year_groups(_as_dates(dob), on))
+    born, start = _to_date(dob), school_year_start(on)
+    return None if born is None or start is None else start - born.year - (born.month >= 9) - 4
 
 
 _STAGE_BOUNDS = [(0, "EYFS"), (2, "KS1"), (6, "KS2"), (9, "KS3"), (11, "KS4"), (13, "KS5")]
@@ -323,7 +195,13 @@ def key_stages(years: pd.Series) -> pd.Series:
 
 def key_stage(year: int | None) -> str | None:
     """Scalar version of ``key_stages``: key_stage(8) == 'KS3'; None outside Nursery..Year 13."""
-    return _scalar(key_stages(pd.Series([year], dtype="object")))
+    try:
+        yg = float(year)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    if yg != yg or not -1 <= yg <= _STAGE_BOUNDS[-1][0]:
+        return None
+    return next(name for bound, name in _STAGE_BOUNDS if yg <= bound)
 
 
 def key_stages_at(dobs: pd.Series, on: Any) -> pd.Series:

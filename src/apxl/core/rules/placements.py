@@ -9,18 +9,36 @@ from apxl.core.findings import flag
 from apxl.core.rules.registry import rule
 
 _TABLE = "placements"
-_PLAN = "seed 003_57d480e12197286d.txt §13.11a (clear start and end arrangements), §9.2; DOMAIN.md section 9"
-_REVIEW = "seed 004_3d7af6d2a2601fc8.txt 'Responsibilities' (appropriate reviews built in); seed 003_57d480e12197286d.txt §6.1e; DOMAIN.md section 9"
-_NEXT = "seed 003_57d480e12197286d.txt §6.1a, §6.1e-f, §12.1d; seed 004_3d7af6d2a2601fc8.txt 'Responsibilities'; DOMAIN.md section 9"
-_DEST = "seed 003_57d480e12197286d.txt §6.1d and §6.1j (record the pupil's destination); DOMAIN.md section 9"
-_DIRECTORY = "seed 003_57d480e12197286d.txt §10 (the LA's directory of quality-assured providers); DOMAIN.md section 9"
-_WEEK = "DOMAIN.md section 7 (the school week); seed 003_57d480e12197286d.txt §12.4-12.5; policy threshold 'school_week_hours'"
+_HILLINGDON = "Hillingdon AP guidance 2024/25"  # seed 003_57d480e12197286d.txt
+_BUCKS = "Buckinghamshire AP guidance to schools"  # seed 004_3d7af6d2a2601fc8.txt
+# Each rule cites its guidance twice: in plain words in messages, and with seed file names in metadata.
+_PLAN = f"{_HILLINGDON} s13.11a: clear start and end arrangements"
+_PLAN_SRC = f"{_HILLINGDON} s13.11a, s9.2 (seed 003_57d480e12197286d.txt); DOMAIN.md section 9"
+_REVIEW = f"{_BUCKS}, 'Responsibilities': appropriate reviews should be built in; {_HILLINGDON} s6.1e"
+_REVIEW_SRC = f"{_BUCKS} 'Responsibilities' (seed 004_3d7af6d2a2601fc8.txt); {_HILLINGDON} s6.1e (seed 003_57d480e12197286d.txt); DOMAIN.md section 9"
+_NEXT = f"{_HILLINGDON} s6.1e-f and s12.1d: clearly defined objectives and next steps; {_BUCKS}, 'Responsibilities'"
+_NEXT_SRC = f"{_HILLINGDON} s6.1a, s6.1e-f, s12.1d (seed 003_57d480e12197286d.txt); {_BUCKS} 'Responsibilities' (seed 004_3d7af6d2a2601fc8.txt); DOMAIN.md section 9"
+_DEST = f"{_HILLINGDON} s6.1d and s6.1j: record the pupil's destination"
+_DEST_SRC = f"{_HILLINGDON} s6.1d, s6.1j (seed 003_57d480e12197286d.txt); DOMAIN.md section 9"
+_DIRECTORY = f"{_HILLINGDON} s10: the directory of quality-assured providers"
+_DIRECTORY_SRC = f"{_HILLINGDON} s10 (seed 003_57d480e12197286d.txt); DOMAIN.md section 9"
+_WEEK = "the LA's setting 'school_week_hours'"
+_WEEK_SRC = f"DOMAIN.md section 7 (the school week); {_HILLINGDON} s12.4-12.5 (seed 003_57d480e12197286d.txt); policy threshold 'school_week_hours'"
 # An open-ended placement runs on indefinitely; this stands in for "no end" inside datetime64[ns].
 _NO_END = pd.Timestamp("2200-01-01")
 
 
 def _dmy(dates: pd.Series) -> pd.Series:
-    return dates.dt.strftime("%d/%m/%Y")
+    """Dates as dd/mm/yyyy text, formatting each distinct date once (registers repeat dates a lot)."""
+    codes, uniques = pd.factorize(dates)
+    text = pd.Series(list(uniques.strftime("%d/%m/%Y")) + [""], dtype="string")
+    return pd.Series(text.to_numpy()[codes], index=dates.index, dtype="string")
+
+def _cell(ctx: Context, mask, field: str, message, value=None) -> pd.DataFrame:
+    """Findings on one Placements column, keyed by Placement ID (a narrow frame keeps ``flag`` quick)."""
+    p = ctx.register.placements
+    return flag(p[["placement_id", field]], mask, sheet=ctx.sheet(_TABLE), column=ctx.header(_TABLE, field),
+                key="placement_id", value=field if value is None else value, message=message)
 
 
 def _open(p: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
@@ -37,22 +55,22 @@ def _out(parts: list[pd.DataFrame]) -> pd.DataFrame | None:
     return pd.concat(parts, ignore_index=True) if parts else None
 
 
-@rule("PLC-001", "End date or planned end date before the start date", "error", _PLAN)
+@rule("PLC-001", "End date or planned end date before the start date", "error", _PLAN_SRC)
 def ends_before_start(ctx: Context) -> pd.DataFrame | None:
     p = ctx.register.placements
     sheet = ctx.sheet(_TABLE)
     parts = []
     for field, label in (("end_date", "End date"), ("planned_end_date", "Planned end date")):
-        bad = (p[field] < p["start_date"]).fillna(False)
+        bad = (p[field] < p["start_date"]).fillna(False).astype(bool)
         message = (
-            label + " " + _dmy(p[field]) + " is before the start date " + _dmy(p["start_date"]) + ": a placement cannot end "
+            label + " " + _dmy(p.loc[bad, field]) + " is before the start date " + _dmy(p.loc[bad, "start_date"]) + ": a placement cannot end "
             "before it starts. Correct whichever date is wrong (" + _PLAN + ")."
         )
-        parts.append(flag(p, bad, sheet=sheet, column=ctx.header(_TABLE, field), key="placement_id", value=field, message=message))
+        parts.append(_cell(ctx, bad, field, message))
     return _out(parts)
 
 
-@rule("PLC-002", "Provider ID not in the Providers sheet", "error", _DIRECTORY)
+@rule("PLC-002", "Provider ID not in the Providers sheet", "error", _DIRECTORY_SRC)
 def unknown_provider(ctx: Context) -> pd.DataFrame | None:
     providers = ctx.register.table("providers")
     if not providers.present:
@@ -61,77 +79,76 @@ def unknown_provider(ctx: Context) -> pd.DataFrame | None:
     known = providers.frame["provider_id"].dropna().unique()
     bad = p["provider_id"].notna() & ~p["provider_id"].isin(known)
     message = (
-        "Provider ID '" + p["provider_id"].astype("string") + "' is not on the " + providers.sheet + " sheet, so its QA, "
+        "Provider ID '" + p.loc[bad, "provider_id"].astype("string") + "' is not on the " + providers.sheet + " sheet, so its QA, "
         "registration and fees cannot be checked. Correct the ID or add the provider to the directory (" + _DIRECTORY + ")."
     )
-    return flag(p, bad, sheet=ctx.sheet(_TABLE), column=ctx.header(_TABLE, "provider_id"), key="placement_id", value="provider_id", message=message)
+    return _cell(ctx, bad, "provider_id", message)
 
 
-@rule("PLC-003", "Open placement with no planned end date", "warning", _PLAN)
+@rule("PLC-003", "Open placement with no planned end date", "warning", _PLAN_SRC)
 def no_planned_end(ctx: Context) -> pd.DataFrame:
     p = ctx.register.placements
     as_of = ctx.as_of_ts
     bad = _open(p, as_of) & p["planned_end_date"].isna()
-    later_end = p["end_date"].notna()
+    end = p.loc[bad, "end_date"]
     message = pd.Series(
         "The placement has no end date and no planned end date: record when it is planned to end, so the pupil, "
         "school and provider know how long it lasts (" + _PLAN + ").",
-        index=p.index,
+        index=end.index,
     ).where(
-        ~later_end,
-        "End date " + _dmy(p["end_date"]) + " is after the as-of date " + as_of.strftime("%d/%m/%Y") + ", so the placement "
+        end.isna(),
+        "End date " + _dmy(end) + " is after the as-of date " + as_of.strftime("%d/%m/%Y") + ", so the placement "
         "is still open, and there is no planned end date. Put the expected end in Planned end date and keep End date for "
         "when it has actually ended (" + _PLAN + ").",
     )
-    return flag(p, bad, sheet=ctx.sheet(_TABLE), column=ctx.header(_TABLE, "planned_end_date"), key="placement_id", value="planned_end_date", message=message)
+    return _cell(ctx, bad, "planned_end_date", message)
 
 
-@rule("PLC-004", "Open placement with no review date, or review overdue", "warning", _REVIEW)
+@rule("PLC-004", "Open placement with no review date, or review overdue", "warning", _REVIEW_SRC)
 def review_missing_or_overdue(ctx: Context) -> pd.DataFrame:
     p = ctx.register.placements
     as_of = ctx.as_of_ts
     live = _open(p, as_of)
-    missing = live & p["review_date"].isna()
-    overdue = live & (p["review_date"] < as_of).fillna(False)
+    review = p.loc[live, "review_date"]
     message = pd.Series(
         "The placement is open and has no review date: set the next review of progress, attendance and safeguarding "
         "(" + _REVIEW + ").",
-        index=p.index,
+        index=review.index,
     ).where(
-        ~overdue,
-        "Review date " + _dmy(p["review_date"]) + " has passed (as of " + as_of.strftime("%d/%m/%Y") + ") and the placement "
+        review.isna(),
+        "Review date " + _dmy(review) + " has passed (as of " + as_of.strftime("%d/%m/%Y") + ") and the placement "
         "is still open: hold the review and record the next review date (" + _REVIEW + ").",
     )
-    return flag(p, missing | overdue, sheet=ctx.sheet(_TABLE), column=ctx.header(_TABLE, "review_date"), key="placement_id", value="review_date", message=message)
+    bad = live & (p["review_date"].isna() | (p["review_date"] < as_of))
+    return _cell(ctx, bad, "review_date", message)
 
 
-@rule("PLC-005", "No objectives, or no reintegration or next-step plan", "warning", _NEXT)
+@rule("PLC-005", "No objectives, or no reintegration or next-step plan", "warning", _NEXT_SRC)
 def no_plan(ctx: Context) -> pd.DataFrame | None:
     p = ctx.register.placements
-    sheet = ctx.sheet(_TABLE)
     no_objectives = _blank(p["objectives"])
     no_next_step = (p["reintegration_plan"] != True).fillna(True).astype(bool) & _blank(p["destination"])  # noqa: E712 (NA-aware)
     shown = p["reintegration_plan"].map({True: "Y", False: "N"})
     return _out([
-        flag(p, no_objectives, sheet=sheet, column=ctx.header(_TABLE, "objectives"), key="placement_id", value="objectives",
-             message="No objectives are recorded: every placement needs clearly defined objectives agreed with the provider, "
-                     "with a timeline (" + _NEXT + ")."),
-        flag(p, no_next_step, sheet=sheet, column=ctx.header(_TABLE, "reintegration_plan"), key="placement_id", value=shown,
-             message="No reintegration plan (Reintegration plan is not Y) and no planned destination: record how the pupil will "
-                     "return to school or move on to their next step (" + _NEXT + ")."),
+        _cell(ctx, no_objectives, "objectives",
+              "No objectives are recorded: every placement needs clearly defined objectives agreed with the provider, "
+              "with a timeline (" + _NEXT + ")."),
+        _cell(ctx, no_next_step, "reintegration_plan",
+              "No reintegration plan (Reintegration plan is not Y) and no planned destination: record how the pupil will "
+              "return to school or move on to their next step (" + _NEXT + ").", value=shown),
     ])
 
 
-@rule("PLC-006", "Ended placement with no destination", "warning", _DEST)
+@rule("PLC-006", "Ended placement with no destination", "warning", _DEST_SRC)
 def no_destination(ctx: Context) -> pd.DataFrame:
     p = ctx.register.placements
     as_of = ctx.as_of_ts
-    ended = (p["end_date"] <= as_of).fillna(False)
+    bad = (p["end_date"] <= as_of).fillna(False).astype(bool) & _blank(p["destination"])
     message = (
-        "The placement ended on " + _dmy(p["end_date"]) + " but no destination is recorded: enter where the pupil went next "
+        "The placement ended on " + _dmy(p.loc[bad, "end_date"]) + " but no destination is recorded: enter where the pupil went next "
         "(back to the home school, a new school, further education, training or employment) (" + _DEST + ")."
     )
-    return flag(p, ended & _blank(p["destination"]), sheet=ctx.sheet(_TABLE), column=ctx.header(_TABLE, "destination"), key="placement_id", value="destination", message=message)
+    return _cell(ctx, bad, "destination", message)
 
 
 def _spans(p: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
@@ -154,12 +171,13 @@ def concurrent_hours(p: pd.DataFrame) -> pd.DataFrame:
         pd.DataFrame({"upn": q["upn"], "date": q["start_date"], "delta": q["hours_per_week"]}),
         pd.DataFrame({"upn": q["upn"], "date": ends + pd.Timedelta(days=1), "delta": -q["hours_per_week"]}),
     ], ignore_index=True).sort_values(["upn", "date", "delta"], kind="stable")
-    events["hours"] = events.groupby("upn", sort=False)["delta"].cumsum()
+    # Rounded so that adding and removing e.g. 12.3 hours leaves exactly 0, not a float residue.
+    events["hours"] = events.groupby("upn", sort=False)["delta"].cumsum().round(6)
     # The total from a date onwards is the running sum after that date's last event.
     return events.drop_duplicates(["upn", "date"], keep="last")[["upn", "date", "hours"]].reset_index(drop=True)
 
 
-@rule("PLC-007", "Overlapping placements for one pupil total more hours than a school week", "error", _WEEK)
+@rule("PLC-007", "Overlapping placements for one pupil total more hours than a school week", "error", _WEEK_SRC)
 def overlapping_hours(ctx: Context) -> pd.DataFrame | None:
     p = ctx.register.placements
     limit = ctx.policy.threshold("school_week_hours")
@@ -184,8 +202,8 @@ def overlapping_hours(ctx: Context) -> pd.DataFrame | None:
     message = (
         "From " + _dmy(first["date"]) + " placements " + first["ids"] + " for the same pupil run at the same time and "
         "together come to " + first["hours"].map("{:g}".format) + " hours a week"
-        + np.where(peak[first.index] > first["hours"], " (up to " + peak[first.index].map("{:g}".format) + ")", "")
-        + ", more than a school week of " + f"{limit:g}" + " hours. Check whether an earlier placement should have ended "
-        "(enter its end date) or correct the hours per week (" + _WEEK + ")."
+        + np.where(peak[first.index] > first["hours"], " (rising to " + peak[first.index].map("{:g}".format) + " later)", "")
+        + ", more than a school week of " + f"{limit:g}" + " hours (" + _WEEK + "). Check whether an earlier placement "
+        "should have ended (enter its end date) or correct the hours per week."
     )
-    return flag(p, hit, sheet=ctx.sheet(_TABLE), column=ctx.header(_TABLE, "hours_per_week"), key="placement_id", value="hours_per_week", message=message)
+    return _cell(ctx, hit, "hours_per_week", message)

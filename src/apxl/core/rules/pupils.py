@@ -16,12 +16,23 @@ from apxl.core.pupils import (
 )
 from apxl.core.rules.registry import rule
 
+_UPN = "DfE guidance on unique pupil numbers"
 _UPN_SRC = "DfE Unique Pupil Numbers (UPN) guidance: format and check letter; DOMAIN.md section 6"
 _TABLE = "placements"
+_MAX_ROWS_LISTED = 6  # a placeholder UPN shared by hundreds of rows should not make a huge message
 
 
 def _dmy(dates: pd.Series) -> pd.Series:
-    return dates.dt.strftime("%d/%m/%Y")
+    """Dates as dd/mm/yyyy text, formatting each distinct date once (registers repeat dates a lot)."""
+    codes, uniques = pd.factorize(dates)
+    text = pd.Series(list(uniques.strftime("%d/%m/%Y")) + [""], dtype="string")
+    return pd.Series(text.to_numpy()[codes], index=dates.index, dtype="string")
+
+def _cell(ctx: Context, mask, field: str, message, value=None) -> pd.DataFrame:
+    """Findings on one Placements column, keyed by Placement ID (a narrow frame keeps ``flag`` quick)."""
+    p = ctx.register.placements
+    return flag(p[["placement_id", field]], mask, sheet=ctx.sheet(_TABLE), column=ctx.header(_TABLE, field),
+                key="placement_id", value=field if value is None else value, message=message)
 
 
 def _upn_facts(ctx: Context) -> pd.DataFrame:
@@ -35,14 +46,17 @@ def _upn_facts(ctx: Context) -> pd.DataFrame:
 def upn_invalid(ctx: Context) -> pd.DataFrame:
     p = ctx.register.placements
     facts = _upn_facts(ctx)
-    bad = facts["status"].isin([UpnStatus.MALFORMED.value, UpnStatus.WRONG_CHECK_LETTER.value])
-    wrong = facts["status"] == UpnStatus.WRONG_CHECK_LETTER.value
+    hit = facts[facts["status"].isin([UpnStatus.MALFORMED.value, UpnStatus.WRONG_CHECK_LETTER.value])]
     fix = pd.Series(
         " A UPN is a check letter then the LA number (3 digits), establishment number (4), year (2) and serial (3).",
-        index=p.index,
-    ).where(~wrong, " Check the UPN against the school's records: a mistyped digit or letter gives the wrong check letter.")
-    message = "UPN " + facts["problem"].astype(str) + "." + fix + " (" + _UPN_SRC + ")."
-    return flag(p, bad, sheet=ctx.sheet(_TABLE), column=ctx.header(_TABLE, "upn"), key="placement_id", value="upn", message=message)
+        index=hit.index,
+    ).where(
+        hit["status"] != UpnStatus.WRONG_CHECK_LETTER.value,
+        " Check the UPN against the school's records: a mistyped digit or letter gives the wrong check letter.",
+    )
+    message = "UPN " + hit["problem"].astype(str) + "." + fix + " (" + _UPN + ")."
+    bad = p.index.isin(hit.index)
+    return _cell(ctx, bad, "upn", message)
 
 
 @rule("PUP-002", "Temporary UPN", "warning", _UPN_SRC)
@@ -51,9 +65,9 @@ def upn_temporary(ctx: Context) -> pd.DataFrame:
     facts = _upn_facts(ctx)
     message = (
         "UPN ends in a letter, so it is a temporary UPN. Replace it with the pupil's permanent UPN from the home "
-        "school or the LA once it is known, so attendance and census records match (" + _UPN_SRC + ")."
+        "school or the LA once it is known, so attendance and census records match (" + _UPN + ")."
     )
-    return flag(p, facts["temporary"], sheet=ctx.sheet(_TABLE), column=ctx.header(_TABLE, "upn"), key="placement_id", value="upn", message=message)
+    return _cell(ctx, facts["temporary"], "upn", message)
 
 
 @rule(
@@ -68,15 +82,16 @@ def not_compulsory_school_age(ctx: Context) -> pd.DataFrame:
     csa_from, csa_to = compulsory_school_age_starts(dob), compulsory_school_age_ends(dob)
     young = (start < csa_from).fillna(False)
     old = (start > csa_to).fillna(False)
-    span = "; for this date of birth it runs from " + _dmy(csa_from) + " to " + _dmy(csa_to)
-    why = pd.Series("", index=p.index).where(~young, "before compulsory school age starts").where(~old, "after compulsory school age ended")
+    hit = young | old
+    span = "; for this date of birth it runs from " + _dmy(csa_from[hit]) + " to " + _dmy(csa_to[hit])
+    why = pd.Series("before compulsory school age starts", index=p.index[hit]).where(~old[hit], "after compulsory school age ended")
     message = (
-        "The placement starts on " + _dmy(start) + ", " + why + span + " (first 31 Dec, 31 Mar or 31 Aug after the 5th "
+        "The placement starts on " + _dmy(start[hit]) + ", " + why + span + " (first 31 Dec, 31 Mar or 31 Aug after the 5th "
         "birthday, to the last Friday in June of the school year the pupil turns 16). Check the date of birth and the start "
         "date; if both are right, the placement is outside compulsory school age, where the LA's Section 19 duty does not "
-        "apply (Education Act 1996 s.8; DOMAIN.md section 6)."
+        "apply (Education Act 1996 s.8)."
     )
-    return flag(p, young | old, sheet=ctx.sheet(_TABLE), column=ctx.header(_TABLE, "date_of_birth"), key="placement_id", value="date_of_birth", message=message)
+    return _cell(ctx, hit, "date_of_birth", message)
 
 
 @rule(
@@ -95,15 +110,16 @@ def year_group_mismatch(ctx: Context) -> pd.DataFrame:
     first, last = start.where(start <= last, last), start.where(start > last, last)
     lo, hi = year_groups(p["date_of_birth"], first), year_groups(p["date_of_birth"], last)
     recorded = p["year_group"]
-    bad = ((recorded < lo) | (recorded > hi)).fillna(False)
-    in_year = year_group_labels(lo) + " in " + academic_years(first)
+    bad = ((recorded < lo) | (recorded > hi)).fillna(False).astype(bool)
+    lo, hi = lo[bad], hi[bad]
+    in_year = year_group_labels(lo) + " in " + academic_years(first[bad])
     span = in_year.where(lo == hi, year_group_labels(lo) + " to " + year_group_labels(hi) + " over the placement")
     message = (
-        "Year group " + year_group_labels(recorded) + " does not match the date of birth, which puts the pupil in "
+        "Year group " + year_group_labels(recorded[bad]) + " does not match the date of birth, which puts the pupil in "
         + span + " (age on 31 August minus 4). Pupils may be taught out of their year group: if so, no change is "
-        "needed; otherwise correct the year group or the date of birth (DOMAIN.md section 6)."
+        "needed; otherwise correct the year group or the date of birth (DfE: national curriculum year groups by age)."
     )
-    return flag(p, bad, sheet=ctx.sheet(_TABLE), column=ctx.header(_TABLE, "year_group"), key="placement_id", value="year_group", message=message)
+    return _cell(ctx, bad, "year_group", message)
 
 
 def _name_key(names: pd.Series) -> pd.Series:
@@ -111,39 +127,45 @@ def _name_key(names: pd.Series) -> pd.Series:
     return names.astype("string").str.casefold().str.replace(r"[^\w]|_", "", regex=True).mask(lambda s: s == "")
 
 
+def _row_lists(groups: pd.Series) -> pd.Series:
+    """Per group, its Excel rows as '2, 5, 9' (the first few, then 'and N more'), without a loop per group."""
+    frame = pd.DataFrame({"group": groups.to_numpy(), "row": groups.index.astype(str),
+                          "pos": groups.groupby(groups).cumcount().to_numpy()})
+    grid = frame[frame["pos"] < _MAX_ROWS_LISTED].pivot(index="group", columns="pos", values="row")
+    text = grid[0].astype("string")
+    for pos in grid.columns[1:]:
+        text = text + (", " + grid[pos].astype("string")).fillna("")
+    more = groups.groupby(groups).size().reindex(text.index) - _MAX_ROWS_LISTED
+    return text.where(more <= 0, text + " and " + more.astype("string") + " more")
+
+
 @rule(
     "PUP-005",
     "Same UPN with conflicting date of birth or name across rows",
     "error",
-    "DfE UPN guidance (one UPN per pupil for their whole school career); seed 003_57d480e12197286d.txt §6.1d (a full record of placements); DOMAIN.md section 6",
+    "DfE UPN guidance (one UPN per pupil for their whole school career); Hillingdon AP guidance 2024/25 s6.1d, a full record of placements (seed 003_57d480e12197286d.txt); DOMAIN.md section 6",
 )
-def upn_conflicts(ctx: Context) -> pd.DataFrame:
+def upn_conflicts(ctx: Context) -> pd.DataFrame | None:
     p = ctx.register.placements
     upn = p["upn"]
-    has_upn = upn.notna()
     checks = [
         ("date_of_birth", p["date_of_birth"], "dates of birth", "date of birth"),
         ("surname", _name_key(p["surname"]), "surnames", "surname"),
         ("forename", _name_key(p["forename"]), "forenames", "forename"),
     ]
     parts = []
-    rows = pd.Series(p.index.astype(str), index=p.index)
     for field, values, plural, single in checks:  # three columns, each checked for all rows at once
-        known = has_upn & values.notna()
-        if not known.any():
+        known = pd.DataFrame({"upn": upn, "value": values})[upn.notna() & values.notna()]
+        distinct = known.drop_duplicates().groupby("upn").size()
+        clash = known[known["upn"].map(distinct) > 1]
+        if clash.empty:
             continue
-        grouped = values[known].groupby(upn[known])
-        distinct = grouped.transform("nunique")
-        conflict = pd.Series(False, index=p.index)
-        conflict[known] = distinct > 1
-        if not conflict.any():
-            continue
-        members = rows[conflict].groupby(upn[conflict]).agg(", ".join)
-        where = upn[conflict].map(members)
+        listed = _row_lists(clash["upn"])
         message = (
-            "The same UPN is on rows " + where + " with " + distinct[conflict[known]].astype(str) + " different " + plural
-            + ". A UPN belongs to one pupil: correct the UPN or the " + single + " so every row for this pupil agrees "
-            "(DfE UPN guidance; DOMAIN.md section 6)."
+            "The same UPN is on rows " + clash["upn"].map(listed) + " with " + clash["upn"].map(distinct).astype(str)
+            + " different " + plural + ". A UPN belongs to one pupil: correct the UPN or the " + single + " so every "
+            "row for this pupil agrees (" + _UPN + ": a UPN stays with one pupil throughout their school career)."
         )
-        parts.append(flag(p, conflict, sheet=ctx.sheet(_TABLE), column=ctx.header(_TABLE, field), key="placement_id", value=field, message=message))
+        hit = p.index.isin(clash.index)
+        parts.append(_cell(ctx, hit, field, message))
     return pd.concat(parts, ignore_index=True) if parts else None
