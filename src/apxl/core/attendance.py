@@ -26,10 +26,18 @@ def resolve_marks(sess: pd.DataFrame) -> pd.DataFrame:
     school D (the pupil was scheduled at the other school) gives way to that provider's own mark; sessions
     only the provider recorded count too. Codes not valid on their date (ATT-001) are left out."""
     s = sess[sess["valid"].to_numpy(dtype=bool)]
+    if s.empty:
+        return s
     provider = s["source"].eq("Provider").to_numpy()
     rank = np.where(provider, 1, np.where(s["code"].eq("D").to_numpy(), 2, 0))
-    ordered = s.assign(_rank=rank).sort_values([*_KEY, "_rank"], kind="stable")
-    return ordered.drop_duplicates(_KEY, keep="first").drop(columns="_rank")
+    # Integer keys (pupil, day, session) sort far faster than strings at 800,000 rows.
+    pupil = pd.factorize(s["upn"])[0].astype("int64")
+    day = s["date"].to_numpy(dtype="datetime64[D]").astype("int64")
+    key = (pupil * (day.max() - day.min() + 1) + (day - day.min())) * 2 + s["pm"].to_numpy(dtype="int64")
+    order = np.lexsort((rank, key))
+    ordered = key[order]
+    first = np.r_[True, ordered[1:] != ordered[:-1]]
+    return s.iloc[np.sort(order[first])]
 
 
 def _flags(marks: pd.DataFrame) -> pd.DataFrame:

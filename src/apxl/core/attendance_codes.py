@@ -95,26 +95,35 @@ class CodeSet:
         known but not in force on that date (e.g. K before 19/08/2024 -> B).
         """
         index = codes.index if isinstance(codes, pd.Series) else pd.RangeIndex(len(np.atleast_1d(codes)))
-        code_arr = pd.Series(np.asarray(codes, dtype=object)).astype("str").where(pd.notna(pd.Series(np.asarray(codes, dtype=object))))
-        date_arr = pd.to_datetime(pd.Series(np.asarray(dates))).astype("datetime64[ns]")
+        code_s = codes if isinstance(codes, pd.Series) else pd.Series(np.asarray(codes, dtype=object))
+        date_v = pd.to_datetime(pd.Series(np.asarray(dates)) if not isinstance(dates, pd.Series) else dates).to_numpy(dtype="datetime64[ns]")
         # Look up each distinct (code, date) pair once: a year of sessions has only a few thousand.
-        pairs = pd.DataFrame({"code": code_arr.to_numpy(), "date": date_arr.to_numpy()})
-        pair_id, uniques = pd.factorize(pd.MultiIndex.from_frame(pairs), use_na_sentinel=False)
-        u = uniques.to_frame(index=False, name=["code", "date"])
+        c_id, c_uni = pd.factorize(code_s, use_na_sentinel=True)
+        d_id, d_uni = pd.factorize(date_v, use_na_sentinel=True)
+        nd = len(d_uni) + 1
+        pair = (np.asarray(c_id, dtype="int64") + 1) * nd + (np.asarray(d_id, dtype="int64") + 1)
+        uniq, inverse = np.unique(pair, return_inverse=True)
+        c_pick, d_pick = uniq // nd - 1, uniq % nd - 1
+        c_all = np.append(np.asarray(c_uni, dtype=object), None)
+        d_all = np.append(np.asarray(d_uni, dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+        u = pd.DataFrame({"code": pd.Series(c_all[c_pick], dtype=object), "date": d_all[d_pick]})
         u["_pos"] = np.arange(len(u))
         m = u.merge(self.table, on="code", how="left")
         inside = (m["valid_from"] <= m["date"]) & (m["valid_to"] >= m["date"])
         valid_rows = m[inside].drop_duplicates("_pos").set_index("_pos")
         # A code used outside its set: the replacement the other set uses (K before 19/08/2024 -> B).
         instead = self.table.groupby("code")["instead"].agg(lambda xs: tuple(c for x in xs for c in x))
-        res = pd.DataFrame(index=pd.RangeIndex(len(u)))
-        res["known"] = u["code"].isin(self.codes).to_numpy()
-        res["valid"] = res.index.isin(valid_rows.index)
-        res["group"] = valid_rows["group"].reindex(res.index).astype("str")
-        res["possible"] = valid_rows["possible"].reindex(res.index).fillna(False).astype(bool)
-        res["attendance"] = valid_rows["attendance"].reindex(res.index).fillna(False).astype(bool)
-        res["meaning"] = valid_rows["meaning"].reindex(res.index).astype("str")
-        res["instead"] = [() if ok else instead.get(c, ()) for ok, c in zip(res["valid"], u["code"])]
-        out = res.iloc[pair_id].reset_index(drop=True)
+        ok = np.isin(np.arange(len(u)), valid_rows.index.to_numpy())
+        res = {
+            "known": u["code"].isin(self.codes).to_numpy(),
+            "valid": ok,
+            "group": valid_rows["group"].reindex(range(len(u))).to_numpy(dtype=object),
+            "possible": valid_rows["possible"].reindex(range(len(u))).fillna(False).to_numpy(dtype=bool),
+            "attendance": valid_rows["attendance"].reindex(range(len(u))).fillna(False).to_numpy(dtype=bool),
+            "meaning": valid_rows["meaning"].reindex(range(len(u))).to_numpy(dtype=object),
+            "instead": np.empty(len(u), dtype=object),
+        }
+        res["instead"][:] = [() if v else instead.get(c, ()) for v, c in zip(ok, u["code"])]
+        out = pd.DataFrame({k: pd.Series(v[inverse], dtype=v.dtype if v.dtype != object else object) for k, v in res.items()})
         out.index = index
         return out

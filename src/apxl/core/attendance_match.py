@@ -20,43 +20,36 @@ def fmt_date(dates: pd.Series) -> pd.Series:
     return pd.Series(pd.to_datetime(dates).dt.strftime("%d/%m/%Y").to_numpy(), index=dates.index)
 
 
-def sessions_frame(frame: pd.DataFrame, codes: CodeSet, *, code_header: str = "Code", code_letter: str | None = None) -> pd.DataFrame:
+def sessions_frame(frame: pd.DataFrame, codes: CodeSet, *, code_header: str = "Code") -> pd.DataFrame:
     """The register's attendance ready for the checks: one row per readable mark, with its code looked up.
 
-    Columns: row (Excel row), upn, date, session, pm, code, source ('School' when blank), cell (A1 ref of
-    the mark), column (header to report), and from the code set known, valid, group, possible,
+    Columns: row (Excel row), upn, date, session, pm, code, source ('School' when blank), column (header to
+    report; a wide grid's frame also keeps ``cell``, the mark's A1 reference), and from the code set known, valid, group, possible,
     attendance, meaning, instead. Rows with a blank UPN, date, session or code are left out: the
     structure checks (STR-003/006) report them.
     """
     cols = ["upn", "date", "session", "code"]
     if frame is None or len(frame) == 0 or not set(cols) <= set(frame.columns):
         base = pd.DataFrame({"row": pd.Series(dtype="int64"), "upn": pd.Series(dtype="str"), "date": pd.Series(dtype="datetime64[ns]"),
-                             "session": pd.Series(dtype="str"), "code": pd.Series(dtype="str"), "source": pd.Series(dtype="str")})
+                             "session": pd.Series(dtype="str"), "code": pd.Series(dtype="str"), "source": pd.Series(dtype="str"),
+                             "column": pd.Series(dtype="str")})
     else:
         ok = frame[cols].notna().all(axis=1).to_numpy()
         sub = frame.loc[ok] if not ok.all() else frame
-        base = pd.DataFrame({
-            "row": sub.index.to_numpy(dtype="int64"),
-            "upn": sub["upn"].astype("str").to_numpy(),
-            "date": pd.to_datetime(sub["date"]).dt.normalize().to_numpy(dtype="datetime64[ns]"),
-            "session": sub["session"].astype("str").to_numpy(),
-            "code": sub["code"].astype("str").to_numpy(),
-            "source": (sub["source"].astype("object").fillna("School").astype("str").to_numpy() if "source" in sub.columns else "School"),
-        })
-        if "cell" in sub.columns:
-            base["cell"] = sub["cell"].astype("str").to_numpy()
-            base["column"] = sub["mark_column"].astype("str").to_numpy() if "mark_column" in sub.columns else code_header
+        # Keep the columns' own (Arrow string) dtypes: converting 800,000 strings costs more than the checks.
+        base = sub[cols].copy()
+        base.index = pd.RangeIndex(len(base))
+        base.insert(0, "row", sub.index.to_numpy(dtype="int64"))
+        base["date"] = pd.to_datetime(base["date"]).astype("datetime64[ns]")
+        base["source"] = sub["source"].fillna("School").set_axis(base.index) if "source" in sub.columns else "School"
+        if "mark_column" in sub.columns:  # a wide grid: report the date-and-session header of the mark
+            base["cell"] = sub["cell"].set_axis(base.index)
+            base["column"] = sub["mark_column"].set_axis(base.index)
         else:
-            base["cell"] = (code_letter or "") + base["row"].astype("str") if code_letter else None
             base["column"] = code_header
-    if "cell" not in base.columns:
-        base["cell"] = pd.Series(dtype="str")
-        base["column"] = pd.Series(dtype="str")
     base["pm"] = base["session"].eq("PM").to_numpy()
     looked = codes.lookup(base["code"], base["date"])
-    for col in ("known", "valid", "group", "possible", "attendance", "meaning", "instead"):
-        base[col] = looked[col].to_numpy()
-    return base
+    return pd.concat([base, looked.set_axis(base.index)], axis=1)
 
 
 def _days_mask(days: pd.Series) -> np.ndarray:

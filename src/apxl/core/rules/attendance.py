@@ -31,7 +31,7 @@ def _sessions(ctx) -> pd.DataFrame | None:
         if codes is None or table.frame is None or table.frame.empty:
             ctx.cache["att.sessions"] = None
         else:
-            ctx.cache["att.sessions"] = sessions_frame(table.frame, codes, code_header=table.headers.get("code", "Code"), code_letter=table.letters.get("code"))
+            ctx.cache["att.sessions"] = sessions_frame(table.frame, codes, code_header=table.headers.get("code", "Code"))
     return ctx.cache["att.sessions"]
 
 
