@@ -283,6 +283,143 @@ def serve(
         raise fail(str(exc))
 
 
+def _month_or_this(month: Optional[str]) -> str:
+    """--month as YYYY-MM (checked), or this month."""
+    from apxl.core.reconcile import month_bounds
+
+    text = month or date.today().strftime("%Y-%m")
+    try:
+        month_bounds(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return text
+
+
+@app.command()
+def template(
+    register: Path = typer.Option(..., "--register", "-r", help="The LA register workbook the schools' placements come from."),
+    school: Optional[str] = typer.Option(None, "--school", help="The school's URN."),
+    month: Optional[str] = typer.Option(None, "--month", help="The month the return covers, YYYY-MM (default: this month)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Where to write the return (default: return_URN_YYYY-MM.xlsx here)."),
+    all_schools: Optional[Path] = typer.Option(None, "--all-schools", help="Write one return per school on the register into this folder."),
+) -> None:
+    """Write a school's monthly AP return: instructions, the placements the LA knows pre-filled, drop-downs and an attendance grid.
+
+    Example: [bold]apxl template --register register.xlsx --school 100001 --month 2025-03 -o return_100001.xlsx[/]
+    """
+    from apxl.io.returns.api import make_templates
+
+    try:
+        written = make_templates(register, _month_or_this(month), issued=date.today(), school=school, output=output, all_schools=all_schools)
+    except ApxlError as exc:
+        raise fail(str(exc))
+    for path in written:
+        out.print(str(path))
+    err.print(f"{len(written)} return template(s) written.")
+
+
+@app.command()
+def ingest(
+    return_file: Path = typer.Argument(..., help="The school's return (.xlsx only: anything else is refused unread)."),
+    register: Path = typer.Option(..., "--register", "-r", help="The LA register workbook."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the register with the accepted rows here (default: REGISTER-merged.xlsx)."),
+    in_place: bool = typer.Option(False, "--in-place", help="Add the accepted rows to REGISTER itself (a backup is kept beside it)."),
+    feedback: Optional[Path] = typer.Option(None, "--feedback", help="Where to write the school's feedback workbook (default: RETURN-feedback.xlsx beside the register output)."),
+    school: Optional[str] = typer.Option(None, "--school", help="The school's URN, when the return does not say."),
+    month: Optional[str] = typer.Option(None, "--month", help="The month the return covers, YYYY-MM, when the return does not say."),
+    received: Optional[str] = typer.Option(None, "--received", help="Date the return arrived (default: today); recorded with each added row."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Check as of this date (default: the date received)."),
+    no_merge: bool = typer.Option(False, "--no-merge", help="Only check the return and write the feedback; leave the register alone."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="How to print the result: table, json or csv (findings)."),
+) -> None:
+    """Check a school's return with the register's rules, write feedback for the school and add its new placements to the register.
+
+    Example: [bold]apxl ingest return_100001.xlsx --register register.xlsx -o register-merged.xlsx[/]
+    """
+    from apxl.io.returns.api import run_ingest
+
+    try:
+        got = parse_as_of(received) or date.today()
+        done = run_ingest(return_file, register, received=got, as_of=parse_as_of(as_of), school=school,
+                          month=_month_or_this(month) if month else None, output=output, in_place=in_place, feedback=feedback, merge=not no_merge)
+    except ApxlError as exc:
+        raise fail(str(exc))
+    result = done.result
+    if fmt is Format.json:
+        data = {"return": result.summary(), "rows": result.row_records(), **result.report.to_json_dict()}
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    elif fmt is Format.csv:
+        result.report.frame.to_csv(sys.stdout, index=False, lineterminator="\n")
+    else:
+        table = RichTable(header_style="bold")
+        for name in ("Row", "Status", "Placement ID"):
+            table.add_column(name)
+        for rec in result.row_records():
+            table.add_row(str(rec["row"]), rec["status"], str(rec["placement_id"]))
+        out.print(table)
+        print_report(result.report, fmt)
+    err.print(f"Feedback for the school written to {done.feedback}")
+    if done.merged is not None:
+        err.print(f"{len(done.added)} placement(s) added to {done.merged}")
+    raise typer.Exit(EXIT_ERRORS if result.has_errors else EXIT_OK)
+
+
+@app.command()
+def reconcile(
+    register: Path = typer.Option(..., "--register", "-r", help="The LA register workbook."),
+    returns: Path = typer.Option(..., "--returns", help="The folder holding the month's school returns."),
+    month: str = typer.Option(..., "--month", help="The month reconciled, YYYY-MM."),
+    invoices: Optional[Path] = typer.Option(None, "--invoices", help="Providers' invoices for the month (CSV or .xlsx: Provider ID, Amount, optional Month and Invoice ref)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="The reconciliation workbook (default: reconciliation-YYYY-MM.xlsx beside the register)."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table (counts) or json (the full summary scripts read)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Check as of this date (default: the last day of the month)."),
+    invoice_scope: str = typer.Option("la", "--invoice-scope", help="Compare invoices with what the LA pays ('la') or with every payer ('all')."),
+    tolerance: float = typer.Option(1.0, "--tolerance", help="Invoice differences up to this many pounds count as matching."),
+) -> None:
+    """Reconcile a month's school returns with the register: missing and extra placements, differences, non-returns, REG-005, attendance and invoices.
+
+    Exit code 0 when everything reconciles, 1 when there are differences to look at, 2 when it cannot run.
+
+    Example: [bold]apxl reconcile --register register.xlsx --returns returns/2025-03 --month 2025-03 --invoices invoices.csv --format json[/]
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from apxl.core.reconcile import month_bounds
+    from apxl.io.returns.api import run_reconcile
+
+    month = _month_or_this(month)
+    try:
+        when = parse_as_of(as_of) or month_bounds(month)[1].date()
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True) as bar:
+            task = bar.add_task("Reading returns", total=None)
+            done = {"n": 0}
+
+            def step(label: str) -> None:
+                # File names may contain a school's name but never a pupil's; show only the stage and count.
+                if label in {"checking rows", "checking across schools", "invoices"}:
+                    bar.update(task, description=label.capitalize())
+                else:
+                    done["n"] += 1
+                    bar.update(task, completed=done["n"])
+
+            rec, target = run_reconcile(register, returns, month, as_of=when, invoices=invoices, output=output, invoice_scope=invoice_scope,
+                                        tolerance_pence=int(round(tolerance * 100)), progress=step,
+                                        on_files=lambda n: bar.update(task, total=n))
+    except ApxlError as exc:
+        raise fail(str(exc))
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(rec.summary(), indent=2, default=str) + "\n")
+    else:
+        table = RichTable(header_style="bold")
+        table.add_column("Check")
+        table.add_column("Count", justify="right")
+        for name, value in rec.counts.items():
+            table.add_row(name.replace("_", " "), str(value))
+        out.print(table)
+    err.print(f"Reconciliation workbook written to {target}")
+    raise typer.Exit(EXIT_ERRORS if rec.has_discrepancies else EXIT_OK)
+
+
 def main() -> None:
     """Console entry point: one clear sentence instead of a traceback when apxl cannot run."""
     try:

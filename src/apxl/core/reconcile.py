@@ -203,3 +203,46 @@ def trace_row(row: int, offsets: list[int], stride: int = 10000) -> tuple[int | 
         if offsets[k] <= row < offsets[k] + stride:
             return k, row - offsets[k]
     return None, row
+
+
+# ---- provider invoices against the month's expected cost ------------------------------------------
+
+INVOICE_COLUMNS = ["provider_id", "expected_pence", "invoiced_pence", "difference_pence", "status", "invoice_refs"]
+MATCHES, OVER, UNDER, NO_INVOICE, NOT_EXPECTED = "matches", "over-invoiced", "under-invoiced", "no invoice", "not expected"
+
+
+def month_costs(placements: pd.DataFrame, providers: pd.DataFrame, calendar, policy, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """Each placement's cost in the month, in pence, with its provider and who pays (apxl.core.costing, by school days)."""
+    from apxl.core.costing import costs_by_period, placement_costs
+
+    cols = ["placement_id", "row", "provider_id", "payer", "element", "pence"]
+    running = placements[active_between(placements, start, end) & placements["start_date"].notna()]
+    if running.empty:
+        return pd.DataFrame(columns=cols)
+    costs = placement_costs(running, providers, calendar, policy, end)
+    period = pd.DataFrame({"label": [start.strftime("%Y-%m")], "start": [start], "end": [end]})
+    per = costs_by_period(costs, running, calendar, period)
+    per["provider_id"] = running.loc[per["row"].astype("int64"), "provider_id"].to_numpy()
+    return per[cols].reset_index(drop=True)
+
+
+def compare_invoices(expected: pd.DataFrame, invoices: pd.DataFrame, tolerance_pence: int = 100) -> pd.DataFrame:
+    """Invoiced against expected per provider: ``expected`` (provider_id, pence), ``invoices`` (provider_id, pence, ref).
+
+    A difference within ``tolerance_pence`` (default £1, rounding of part weeks) matches. Providers
+    with an expected cost and no invoice, and invoices with no expected cost, are listed too.
+    """
+    exp = expected.groupby("provider_id", sort=True)["pence"].sum().astype("int64")
+    exp = exp[exp != 0]
+    inv = invoices.groupby("provider_id", sort=True).agg(pence=("pence", "sum"), refs=("ref", lambda s: ", ".join(sorted({str(x) for x in s if pd.notna(x) and str(x)}))))
+    ids = sorted(set(exp.index) | set(inv.index))
+    e = exp.reindex(ids)
+    i = inv["pence"].reindex(ids)
+    diff = i.fillna(0) - e.fillna(0)
+    status = np.select(
+        [i.isna().to_numpy(), e.isna().to_numpy(), (diff.abs() <= tolerance_pence).to_numpy(), (diff > 0).to_numpy()],
+        [NO_INVOICE, NOT_EXPECTED, MATCHES, OVER], default=UNDER)
+    return pd.DataFrame({
+        "provider_id": ids, "expected_pence": e.fillna(0).astype("int64").to_numpy(), "invoiced_pence": i.fillna(0).astype("int64").to_numpy(),
+        "difference_pence": diff.astype("int64").to_numpy(), "status": status, "invoice_refs": inv["refs"].reindex(ids).fillna("").to_numpy(),
+    })[INVOICE_COLUMNS]

@@ -53,6 +53,14 @@ class IngestResult:
     def has_errors(self) -> bool:
         return self.report.has_errors
 
+    def row_records(self) -> list[dict[str, Any]]:
+        """One record per returned row: Excel row, status, Placement ID, register row and how it matched."""
+        r = self.rows
+        na = lambda v: None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v  # noqa: E731
+        return [{"row": int(i), "status": s, "placement_id": pid, "register_row": None if na(reg) is None else int(reg),
+                 "matched_by": na(by), "duplicate_of": None if na(dup) is None else int(dup)}
+                for i, s, pid, reg, by, dup in zip(r.index, r["status"], r["placement_id"], r["register_row"], r["matched_by"], r["duplicate_of"])]
+
     def summary(self) -> dict[str, Any]:
         """Counts and Placement IDs only: no names or UPNs (DESIGN.md section 5)."""
         status = self.rows["status"].value_counts()

@@ -69,7 +69,7 @@ def read_return(path: str | Path, *, limits: Limits = DEFAULT_LIMITS, school: st
     placements = _placements(path, grids)
     attendance, attendance_findings = _attendance(grids)
     if info.school_urn is None:
-        info.school_urn = _infer_school(placements)
+        info.school_urn = _infer_school(placements) or urn_from_name(path)
     return ReturnFile(path=path, inspection=inspection, info=info, placements=placements, attendance=attendance, attendance_findings=attendance_findings)
 
 
@@ -137,6 +137,12 @@ def _placements(path: Path, grids: dict[str, list[list[Any]]]) -> RawTable:
 
 def _matched(raw: RawTable, lookup: dict[str, str]) -> int:
     return len({lookup[norm_header(h)] for h in raw.headers if norm_header(h) in lookup})
+
+
+def urn_from_name(path: Path) -> str | None:
+    """A school URN (six or seven digits) in the file name, when there is exactly one: '100001_ashford.xlsx' -> '100001'."""
+    found = set(re.findall(r"(?<!\d)(\d{6,7})(?!\d)", path.stem))
+    return found.pop() if len(found) == 1 else None
 
 
 def _infer_school(placements: RawTable) -> str | None:
