@@ -178,10 +178,14 @@ def test_s19_003_only_whole_education_placements_are_judged():
 
 def test_s19_003_concurrent_placements_add_up():
     enough = [hours_placement("A1", 12, upn="A"), hours_placement("A2", 12, upn="A")]
-    short = [hours_placement("B1", 12, upn="B"), hours_placement("B2", 10, upn="B")]
-    found = run("S19-003", enough + short)
-    assert sorted(found["key"]) == ["B1", "B2"]
-    assert "B1, B2 together give 22 hours" in found["message"].iloc[0]
+    short = [hours_placement("B1", 12, upn="B"), hours_placement("B2", 10, upn="B"), hours_placement("B3", 1, upn="B", start="01/10/2024")]
+    alone = [hours_placement("C1", 10, upn="C")]
+    found = run("S19-003", enough + short + alone).set_index("key")
+    assert sorted(found.index) == ["B1", "B2", "B3", "C1"]
+    assert "from 02/09/2024 to 30/09/2024 the pupil's placements B1, B2 together give 22 hours" in found.loc["B1", "message"]
+    assert "and in 1 other period" in found.loc["B1", "message"]
+    assert "from 01/10/2024 onwards the pupil's placements B1, B2, B3 together give 23 hours" in found.loc["B3", "message"]
+    assert "only placement (this one) gives 10 hours" in found.loc["C1", "message"]
 
 
 def test_s19_003_a_package_that_loses_a_placement_is_flagged_for_the_period_it_is_short():

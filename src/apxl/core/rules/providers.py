@@ -17,11 +17,14 @@ _KCSIE = "Keeping children safe in education (alternative provision)"
 
 
 def _providers(ctx) -> pd.DataFrame | None:
-    """The Providers sheet, or None when there is none (STR-001 already says so)."""
+    """The Providers sheet's rows that have a Provider ID, or None when there is no sheet (STR-001 says so).
+
+    A row without an ID is already an STR-006 finding and cannot be keyed, so PRV rules skip it.
+    """
     table = ctx.register.table("providers")
     if not table.present or table.frame.empty:
         return None
-    return table.frame
+    return table.frame[~blank(table.frame["provider_id"])]
 
 
 def _with_provider(ctx, providers: pd.DataFrame) -> pd.DataFrame:

@@ -37,7 +37,7 @@ def _lateness(ctx, excl: pd.Series, start: pd.Series, day: pd.Series) -> tuple[p
 
 
 def _late_text(days: pd.Series) -> pd.Series:
-    return days.astype(str) + days.map(lambda n: " school day late" if n == 1 else " school days late")
+    return days.astype(str) + pd.Series(" school days late", index=days.index).where(days != 1, " school day late")
 
 
 @rule(
@@ -140,6 +140,18 @@ def _segments(p: pd.DataFrame) -> pd.DataFrame:
     return cover.loc[inside, ["upn", "seg_start", "seg_end", "_row"]]
 
 
+def _ids_per_segment(cover: pd.DataFrame, wanted: pd.DataFrame) -> pd.Series:
+    """'PL1, PL2' per (upn, seg_start) in ``wanted``, built column-wise (no Python call per group)."""
+    keys = wanted[["upn", "seg_start"]].drop_duplicates()
+    c = cover.merge(keys, on=["upn", "seg_start"]).sort_values(["upn", "seg_start", "_row"], kind="stable")
+    c["_k"] = c.groupby(["upn", "seg_start"]).cumcount()
+    wide = c.pivot(index=["upn", "seg_start"], columns="_k", values="placement_id").astype("object")
+    ids = wide[0].astype(str)
+    for k in wide.columns[1:]:
+        ids = ids + (", " + wide[k].astype("object")).fillna("")
+    return ids.rename("_ids")
+
+
 @rule(
     "S19-003",
     "Pupil's total weekly hours across concurrent placements are below the full-time benchmark for their key stage (placements that are the pupil's whole education)",
@@ -164,7 +176,6 @@ def s19_003(ctx) -> pd.DataFrame | None:
         total=("hours_per_week", "sum"),
         hours_na=("_hours_na", "any"),
         all_whole=("_whole", "all"),
-        ids=("placement_id", lambda s: ", ".join(map(str, s))),
         n=("placement_id", "size"),
     )
     # A period is judged only when every placement in it is whole-education and has its hours recorded.
@@ -179,6 +190,7 @@ def s19_003(ctx) -> pd.DataFrame | None:
     if low.empty:
         return pd.DataFrame(columns=RULE_OUTPUT_COLUMNS)
     first = low.drop_duplicates("_row", keep="first").set_index("_row")
+    first["ids"] = first.join(_ids_per_segment(cover, first), on=["upn", "seg_start"])["_ids"]
     others = low.groupby("_row").size().reindex(first.index) - 1
     period = "from " + dmy(first["seg_start"]) + (" to " + dmy(first["seg_end"])).where(first["seg_end"].notna(), " onwards")
     which = ("the pupil's placements " + first["ids"] + " together give ").where(first["n"] > 1, "the pupil's only placement (this one) gives ")
