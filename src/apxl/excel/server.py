@@ -147,8 +147,13 @@ def create_app(*, token: str | None = None, max_request_mb: float = DEFAULT_MAX_
         return {"result": await one_call(data)}
 
     @app.post("/xlwings/custom-functions-batch")
-    async def functions_batch(data: dict = Body(...)):
-        calls = data.get("calls")
+    async def functions_batch(request: Request):
+        # Read the JSON directly: a recalculation's batch can hold thousands of calls.
+        try:
+            data = json.loads(await request.body())
+        except ValueError:
+            return JSONResponse({"detail": "the request is not JSON"}, status_code=400)
+        calls = data.get("calls") if isinstance(data, dict) else None
         if not isinstance(calls, list):
             return JSONResponse({"detail": "send {\"calls\": [...]}"}, status_code=422)
         results: list[Any] = [None] * len(calls)
@@ -216,8 +221,6 @@ def create_app(*, token: str | None = None, max_request_mb: float = DEFAULT_MAX_
 
 def _check_batch(calls: list[dict[str, Any]]) -> list[Any]:
     """Many CHECK calls in one go: rows sharing headers, profile and date are checked together."""
-    from xlwings.pro.udfs_officejs import to_scalar
-
     from apxl.excel import bridge
     from apxl.excel import convert as cv
 
@@ -229,9 +232,9 @@ def _check_batch(calls: list[dict[str, Any]]) -> list[Any]:
         try:
             headers = cv.grid(args[0])
             row = cv.grid(args[1])
-            profile = cv.to_text(to_scalar(args[2]))
-            when = cv.to_date(to_scalar(args[3]), "as of", required=False) or cv.today()
-            key = (json.dumps(headers, default=str), profile, when)
+            profile = cv.to_text(args[2])
+            when = cv.to_date(args[3], "as of", required=False) or cv.today()
+            key = (tuple(map(str, headers[0])) if headers else (), profile, when)
             parsed[i] = (headers, row[0] if row else [])
             groups[key].append(i)
         except Exception as exc:  # noqa: BLE001

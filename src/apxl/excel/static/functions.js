@@ -1,7 +1,7 @@
 // apxl custom functions for Excel (Office.js). Written for apxl; MIT licence.
 // Each APXL.* function sends its arguments to the apxl server, which answers in xlwings Server's
 // format ({"result": [[...]]}). Calls made in one recalculation are sent together in batches, so a
-// column of 2,000 =APXL.CHECK(...) formulas is a handful of requests, not 2,000.
+// column of 2,000 =APXL.CHECK(...) formulas is one request, not 2,000.
 // The server fills in the quoted placeholders below (origin, version, token, functions) when it serves this file.
 "use strict";
 
@@ -11,7 +11,7 @@ apxl.config = {
   version: "${version}",
   token: "${token}",
   batchPath: "/xlwings/custom-functions-batch",
-  maxBatch: 500,
+  maxBatch: 2000,
   waitMs: 15,
 };
 
