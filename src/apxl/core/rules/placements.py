@@ -58,7 +58,6 @@ def _out(parts: list[pd.DataFrame]) -> pd.DataFrame | None:
 @rule("PLC-001", "End date or planned end date before the start date", "error", _PLAN_SRC)
 def ends_before_start(ctx: Context) -> pd.DataFrame | None:
     p = ctx.register.placements
-    sheet = ctx.sheet(_TABLE)
     parts = []
     for field, label in (("end_date", "End date"), ("planned_end_date", "Planned end date")):
         bad = (p[field] < p["start_date"]).fillna(False).astype(bool)

@@ -61,7 +61,6 @@ def upn_invalid(ctx: Context) -> pd.DataFrame:
 
 @rule("PUP-002", "Temporary UPN", "warning", _UPN_SRC)
 def upn_temporary(ctx: Context) -> pd.DataFrame:
-    p = ctx.register.placements
     facts = _upn_facts(ctx)
     message = (
         "UPN ends in a letter, so it is a temporary UPN. Replace it with the pupil's permanent UPN from the home "
