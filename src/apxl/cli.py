@@ -420,6 +420,75 @@ def reconcile(
     raise typer.Exit(EXIT_ERRORS if rec.has_discrepancies else EXIT_OK)
 
 
+@app.command()
+def new(
+    output: Path = typer.Argument(..., help="Where to write the blank register: .xlsx, or .xlsm for the macro-enabled template."),
+    profile: Optional[str] = typer.Option(None, "--profile", help="Fill Settings and the Rules sheet's route matrix from this LA policy profile (e.g. herefordshire, solihull)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite OUTPUT if it already exists."),
+) -> None:
+    """Write a blank register: every sheet as an Excel table with drop-down lists, date formats and instructions.
+
+    Example: [bold]apxl new register.xlsx --profile herefordshire[/]
+    """
+    from apxl.io.template import new_register
+
+    try:
+        target = new_register(output, profile=profile, force=force)
+    except ApxlError as exc:
+        raise fail(str(exc))
+    out.print(str(target))
+    err.print(f"Blank register written{' for profile ' + profile if profile else ''}: fill in Providers, then Placements.")
+
+
+@app.command()
+def demo(
+    out_dir: Path = typer.Option(Path("apxl-demo"), "--out", help="Folder for the demo register, its findings workbook and the list of planted problems."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed: the same seed always gives the same register."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Check as of this date, YYYY-MM-DD, within 2024-25 (default 2025-07-11)."),
+    placements: int = typer.Option(300, "--placements", min=1, help="Background placements to generate; the planted problems add about 60."),
+) -> None:
+    """Build a synthetic LA register for 2024-25 with planted problems, check it and write the findings workbook.
+
+    The register is invented (no real pupils) and deliberately holds problems for every rule, so the
+    command exits 0 even though there are error findings: the demo is meant to show them.
+
+    Example: [bold]apxl demo --out ./apxl-demo[/]
+    """
+    from apxl.demo import DEFAULT_AS_OF, DEFAULT_SEED
+    from apxl.demo.run import run_demo
+
+    try:
+        when = parse_as_of(as_of) or DEFAULT_AS_OF
+        with err.status("Building the demo register...") as status:
+            run = run_demo(out_dir, seed=DEFAULT_SEED if seed is None else seed, as_of=when, placements=placements,
+                           progress=lambda msg: status.update(msg))
+    except ApxlError as exc:
+        raise fail(str(exc))
+    print_demo_summary(run)
+
+
+def print_demo_summary(run) -> None:
+    """Counts by severity, the most frequent rules and where the files are (no pupil data is printed)."""
+    from apxl.core.rules import catalogue
+
+    counts = run.report.counts
+    titles = {r.id: r.title for r in catalogue()}
+    demo = run.demo
+    out.print(f"[bold]Demo register[/] ({len(demo.placements)} placements, {len(demo.providers)} providers, "
+              f"{len(demo.attendance):,} attendance sessions; as of {demo.as_of:%d/%m/%Y}, profile {demo.profile})")
+    out.print(f"[bold]{counts['total']} findings:[/] [red]{counts['error']} errors[/], [yellow]{counts['warning']} warnings[/], "
+              f"[cyan]{counts['info']} info[/] from {len(counts['by_rule'])} rules; {len(demo.manifest)} problems were planted.")
+    table = RichTable(header_style="bold", title="Most frequent rules")
+    for name in ("Rule", "Findings", "What it checks"):
+        table.add_column(name, overflow="fold")
+    for rid, n in sorted(counts["by_rule"].items(), key=lambda kv: (-kv[1], kv[0]))[:10]:
+        table.add_row(rid, str(n), titles.get(rid, ""))
+    out.print(table)
+    out.print(f"Register:         {run.register_path}")
+    out.print(f"Findings:         {run.findings_path}")
+    out.print(f"Planted problems: {run.manifest_path}")
+
+
 def main() -> None:
     """Console entry point: one clear sentence instead of a traceback when apxl cannot run."""
     try:

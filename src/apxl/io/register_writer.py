@@ -121,9 +121,8 @@ def _rows_xml(frame: pd.DataFrame, table: str, styles: dict[str, str]) -> Iterat
         yield "".join(('<row r="' + rows + '">' + cells + "</row>").tolist())
 
 
-def _escape(text: pd.Series) -> pd.Series:
-    text = text.str.replace("&", "&amp;", regex=False).str.replace("<", "&lt;", regex=False).str.replace(">", "&gt;", regex=False)
-    return text.str.replace(_CONTROL, "", regex=True)
+def _escape_text(text: str) -> str:
+    return _CONTROL.sub("", text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
 
 
 def column_cells(values: pd.Series, letter: str, rows: pd.Series, style: str) -> pd.Series:
@@ -146,10 +145,13 @@ def column_cells(values: pd.Series, letter: str, rows: pd.Series, style: str) ->
         ok = np.isfinite(nums.to_numpy())
         text = pd.Series([_number(x) for x in nums.to_numpy()], dtype="str")
         return (ref + style + "><v>" + text + "</v></c>").where(ok, blank)
-    if pd.api.types.is_string_dtype(values) and not values.map(lambda v: v is not None and not isinstance(v, str) and not pd.isna(v)).any():
-        ok = values.notna() & values.astype("str").str.len().gt(0)
-        text = _escape(values.fillna("").astype("str"))
-        return (ref + style + ' t="inlineStr"><is><t xml:space="preserve">' + text + "</t></is></c>").where(ok.to_numpy(), blank)
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    if all(isinstance(u, str) for u in uniques):
+        # Text: escape and wrap each distinct value once, then pick per row (registers repeat values a lot).
+        tails = [f'{style} t="inlineStr"><is><t xml:space="preserve">{_escape_text(u)}</t></is></c>' if u else "" for u in uniques]
+        tail = pd.Series(np.asarray(tails + [""], dtype=object)[codes], dtype="str")
+        ok = (codes >= 0) & (tail.str.len() > 0).to_numpy()
+        return (ref + tail).where(ok, blank)
     # Mixed values (e.g. a date column holding a planted 'TBC'): type each cell on its own.
     return pd.Series([_mixed(v, f"{letter}{r}", style) for v, r in zip(values.tolist(), rows.tolist())], dtype="str")
 
@@ -175,5 +177,4 @@ def _mixed(value: object, ref: str, style: str) -> str:
     text = str(value)
     if not text:
         return ""
-    text = _CONTROL.sub("", text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
-    return f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+    return f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{_escape_text(text)}</t></is></c>'

@@ -32,7 +32,6 @@ PROVIDER_IDS = "ProviderIDs"  # defined name over the Providers table's ID colum
 DATE_FORMAT = "dd/mm/yyyy"
 MONEY_FORMAT = "£#,##0.00"
 INSTRUCTIONS = "Instructions"
-PLACEHOLDER_LA = "(enter your LA name)"
 
 
 @dataclass(frozen=True)
@@ -150,19 +149,40 @@ def profile_rules(profile: str | None) -> pd.DataFrame:
 
 
 def template_settings(profile: str | None, la_name: str | None = None, as_of: date | None = None) -> pd.DataFrame:
-    """The Settings sheet's rows: LA name, Profile and As of date, with a note on each."""
-    if la_name is None and profile:
+    """The Settings sheet's rows: LA name, Profile and As of date, then the overridable thresholds left blank
+    (blank means the profile's value, which the note gives)."""
+    from apxl.core.policy import DEFAULT_THRESHOLDS
+    from apxl.core.policy_build import THRESHOLD_LABELS
+
+    data: dict[str, Any] = {}
+    if profile:
         from apxl.io.profiles import load_profile_data
 
-        la_name = load_profile_data(profile).get("la_name")
-    return pd.DataFrame(
-        [
-            {"name": "LA name", "value": la_name or PLACEHOLDER_LA, "Notes": "Shown in findings and summaries."},
-            {"name": "Profile", "value": profile, "Notes": "Policy profile: the route matrix and thresholds checked when the Rules sheet is empty."},
-            {"name": "As of date", "value": as_of, "Notes": "Date the register is checked as of (review dates, open placements, future sessions). apxl validate --as-of overrides it."},
-        ],
-        columns=["name", "value", "Notes"],
-    )
+        data = load_profile_data(profile)
+        la_name = la_name or data.get("la_name")
+    thresholds = {**DEFAULT_THRESHOLDS, **(data.get("thresholds") or {})}
+    awpu = data.get("awpu") or {}
+    rows = [
+        {"name": "LA name", "value": la_name, "Notes": "Your local authority's name as findings and summaries should show it, e.g. Herefordshire Council."},
+        {"name": "Profile", "value": profile, "Notes": "Policy profile (" + ", ".join(_profile_names()) + "): route matrix and thresholds. "
+         "The Rules sheet, when filled in, replaces the profile's route matrix."},
+        {"name": "As of date", "value": as_of, "Notes": "Date the register is checked as of (review dates, open placements, future sessions). apxl validate --as-of overrides it."},
+        {"name": "LAC day 1", "value": None, "Notes": f"Y: looked-after children get provision from the first day of an exclusion (Hillingdon's rule, seed 003 5.6). Blank: {'Y' if data.get('lac_day1') else 'N'}."},
+    ]
+    for key, label in THRESHOLD_LABELS.items():
+        whose = "the profile's value" if profile else "apxl's default"
+        rows.append({"name": label, "value": None, "Notes": f"Blank: {float(thresholds.get(key, DEFAULT_THRESHOLDS[key])):g} ({whose})."})
+    for ks in ("KS1", "KS2", "KS3", "KS4"):
+        default = f"£{float(awpu[ks]):,.2f}" if ks in awpu else "not set"
+        rows.append({"name": f"AWPU {ks}", "value": None, "Notes": f"Annual per-pupil amount for AWPU recovery after a permanent exclusion (FND-005). Blank: {default}."})
+    rows.append({"name": "Disabled rules", "value": None, "Notes": "Rule ids to switch off, e.g. ATT-011, ATT-012."})
+    return pd.DataFrame(rows, columns=["name", "value", "Notes"])
+
+
+def _profile_names() -> list[str]:
+    from apxl.io.profiles import available_profiles
+
+    return available_profiles()
 
 
 def template_data(profile: str | None = None) -> dict[str, pd.DataFrame]:
@@ -329,6 +349,49 @@ def template_path(macro: bool = False) -> Path:
     from apxl.resources import workbooks_dir
 
     return workbooks_dir() / (MACRO_TEMPLATE_FILE if macro else TEMPLATE_FILE)
+
+
+def new_register(path: str | Path, profile: str | None = None, *, force: bool = False) -> Path:
+    """Write a blank register to ``path`` (never over an existing file unless ``force``).
+
+    ``.xlsm`` copies the macro-enabled template from workbooks/ (the Excel add-in's buttons live in it);
+    its Settings and Rules stay as shipped, so choose the profile on its Settings sheet.
+    """
+    import os
+    import shutil
+    import tempfile
+
+    from apxl.errors import ApxlError
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in {".xlsx", ".xlsm"}:
+        raise ApxlError(f"{path.name}: a new register must be an .xlsx workbook (or .xlsm for the macro-enabled template).")
+    if path.exists() and not force:
+        raise ApxlError(f"{path} already exists: choose another name, or add --force to replace it.")
+    if not path.parent.is_dir():
+        raise ApxlError(f"The folder {path.parent} does not exist.")
+    if profile:
+        from apxl.io.profiles import load_profile_data
+
+        load_profile_data(profile)  # an unknown profile is one clear sentence, before anything is written
+    fd, tmp = tempfile.mkstemp(suffix=suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        if suffix == ".xlsm":
+            macro = template_path(macro=True)
+            if not macro.is_file():
+                raise ApxlError("The macro-enabled register template is not installed: write an .xlsx register instead.")
+            if profile:
+                raise ApxlError("--profile fills an .xlsx register; for .xlsm, choose the profile on the Settings sheet after creating it.")
+            shutil.copyfile(macro, tmp)
+        else:
+            build_register_template(profile).save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
 
 
 def main() -> None:
