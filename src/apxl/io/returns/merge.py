@@ -60,10 +60,10 @@ def merge_into_register(register_path: str | Path, additions: list[Addition], *,
         if f and f not in letters:
             letters[f] = letter
     table = _table_at(ws, raw.header_row, letters)
-    prov = _provenance_columns(ws, raw, table)
     first = (int(raw.frame.index.max()) if len(raw.frame) else raw.header_row) + 1
     last = first + len(new) - 1
-    if len(new):
+    if len(new):  # with nothing new the copy is cell-for-cell the register
+        prov = _provenance_columns(ws, raw, table)
         _check_free(ws, first, last, [*letters.values(), *prov.values()])
         template_row = first - 1 if first - 1 > raw.header_row else None
         for i, rec in enumerate(new.to_dict("records")):
