@@ -100,22 +100,27 @@ def pupil_term_measures(
     cols = ["upn", "term", *MEASURE_COLUMNS, "first_date", "last_date", "last_row"]
     if marks.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    # Integer group ids (pupil x term) and bincount sums: strings are touched once per distinct value only.
+    pupil, upns = pd.factorize(marks["upn"])
+    dates = marks["date"].to_numpy(dtype="datetime64[ns]")
+    d_id, d_uni = pd.factorize(dates)
+    t_of_date, terms = pd.factorize(calendar.term_of(pd.Series(d_uni)).to_numpy(dtype=object))
+    group = pupil.astype("int64") * len(terms) + t_of_date[d_id]
+    order = np.lexsort((dates, group))  # by group, then date: the last of each group is its latest mark
+    g_sorted = group[order]
+    starts = np.r_[True, g_sorted[1:] != g_sorted[:-1]]
+    ends = np.r_[g_sorted[1:] != g_sorted[:-1], True]
+    g_ids = g_sorted[starts]
+    inv = np.cumsum(starts) - 1  # group number of each sorted mark
     flags = _flags(marks)
-    dates = marks["date"]
-    flags["upn"] = marks["upn"].to_numpy()
-    # Term labels once per distinct date: a year has ~200, not 800,000.
-    uniq = pd.Series(pd.unique(dates))
-    term_map = pd.Series(calendar.term_of(uniq).to_numpy(), index=uniq.to_numpy())
-    flags["term"] = term_map.reindex(dates.to_numpy()).to_numpy()
-    flags["date"] = dates.to_numpy()
-    flags["row"] = marks["row"].to_numpy()
-    order = flags.sort_values("date", kind="stable")
-    grouped = order.groupby(["upn", "term"], sort=True)
-    counts = grouped[["possible", "attended", "authorised", "unauthorised", "not_counted"]].sum()
-    counts["first_date"] = grouped["date"].min()
-    counts["last_date"] = grouped["date"].max()
-    counts["last_row"] = grouped["row"].last()
-    return add_rates(counts, persistent, severe).reset_index()[cols]
+    counts = pd.DataFrame({c: np.bincount(inv, weights=flags[c].to_numpy()[order], minlength=len(g_ids)).astype("int64")
+                           for c in ["possible", "attended", "authorised", "unauthorised", "not_counted"]})
+    counts.insert(0, "upn", np.asarray(upns, dtype=object)[g_ids // len(terms)])
+    counts.insert(1, "term", np.asarray(terms, dtype=object)[g_ids % len(terms)])
+    counts["first_date"] = dates[order][starts]
+    counts["last_date"] = dates[order][ends]
+    counts["last_row"] = marks["row"].to_numpy()[order][ends]
+    return add_rates(counts, persistent, severe).sort_values(["upn", "term"], kind="stable").reset_index(drop=True)[cols]
 
 
 def placement_measures(

@@ -52,7 +52,8 @@ def missing_session_runs(attendance: pd.DataFrame, sess: pd.DataFrame, facts: pd
     keys, school, rows, cols = keys[order], school[order], rows[order], cols[order]
     first_of = np.r_[True, keys[1:] != keys[:-1]]
     K, K_rows, K_cols = keys[first_of], rows[first_of], cols[first_of]
-    KS = np.unique(keys[school])
+    KS = keys[school]  # already sorted: drop repeats without a hash pass
+    KS = KS[np.r_[True, KS[1:] != KS[:-1]]] if len(KS) else KS
     if len(K) == 0:
         return _empty()
 

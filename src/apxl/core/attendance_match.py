@@ -147,25 +147,36 @@ def match_sessions(sess: pd.DataFrame, segs: pd.DataFrame) -> pd.DataFrame:
     """For each session (aligned to ``sess``): in_span (some placement's dates cover it), and whether a
     placement covers its weekday: covered, dual_ok, la, school (bool), plus desc of the covering placements.
 
-    Interval matching by merge_asof on (UPN, date) against the coverage segments: no loop per session.
+    Interval matching by a sorted search on integer (pupil, day) keys against the coverage segments:
+    no loop per session, and no sorting of the 800,000 sessions themselves.
     """
     n = len(sess)
     out = pd.DataFrame({"in_span": np.zeros(n, bool), "covered": np.zeros(n, bool), "dual_ok": np.zeros(n, bool),
                         "la": np.zeros(n, bool), "school": np.zeros(n, bool), "desc": pd.Series([None] * n, dtype="object")})
     if n == 0 or segs.empty:
         return out
-    left = pd.DataFrame({"upn": sess["upn"].to_numpy(), "date": sess["date"].to_numpy(), "_pos": np.arange(n)}).sort_values("date", kind="stable")
-    right = segs.assign(seg_start=pd.to_datetime(segs["seg_start"]).astype("datetime64[ns]"),
-                        seg_end=pd.to_datetime(segs["seg_end"]).astype("datetime64[ns]"), upn=segs["upn"].astype(str)).sort_values("seg_start", kind="stable")
-    hit = pd.merge_asof(left, right, left_on="date", right_on="seg_start", by="upn", direction="backward")
-    hit = hit.sort_values("_pos").reset_index(drop=True)
-    inside = (hit["seg_end"].notna() & (hit["date"] < hit["seg_end"])).to_numpy()
-    dow = pd.to_datetime(hit["date"]).dt.dayofweek.to_numpy()
+    ids, uniq = pd.factorize(pd.concat([segs["upn"].astype(str), sess["upn"]], ignore_index=True))
+    seg_u, ses_u = ids[: len(segs)].astype("int64"), ids[len(segs):].astype("int64")
+    seg_start = pd.to_datetime(segs["seg_start"]).to_numpy(dtype="datetime64[D]").astype("int64")
+    seg_end = pd.to_datetime(segs["seg_end"]).to_numpy(dtype="datetime64[D]").astype("int64")
+    day = sess["date"].to_numpy(dtype="datetime64[D]").astype("int64")
+    lo = min(int(seg_start.min()), int(day.min()))
+    width = max(int(seg_start.max()), int(day.max())) - lo + 2
+    seg_key = seg_u * width + (seg_start - lo)
+    order = np.argsort(seg_key, kind="stable")
+    seg_key = seg_key[order]
+    at = np.searchsorted(seg_key, ses_u * width + (day - lo), side="right") - 1
+    found = at >= 0
+    idx = order[np.maximum(at, 0)]
+    inside = found & (seg_u[idx] == ses_u) & (day < seg_end[idx])
+    dow = sess["date"].dt.dayofweek.to_numpy()
     bit = np.where(dow < 5, 1 << np.minimum(dow, 4), -1)  # weekends: covered if any weekday is
     for col in ("cover", "dual_ok", "la", "school"):
-        mask = hit[col].fillna(0).astype("int64").to_numpy()
+        mask = segs[col].to_numpy(dtype="int64")[idx]
         val = np.where(bit > 0, (mask & np.maximum(bit, 0)) > 0, mask > 0) & inside
         out["covered" if col == "cover" else col] = val
     out["in_span"] = inside
-    out["desc"] = hit["desc"].where(inside, None).to_numpy()
+    desc = segs["desc"].to_numpy(dtype=object)[idx]
+    desc[~inside] = None
+    out["desc"] = pd.Series(desc, dtype=object)
     return out
