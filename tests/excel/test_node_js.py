@@ -105,3 +105,52 @@ def test_without_the_token_the_cells_say_so(server):
     base, token = server
     out = run_node(base, token, call_token="wrong-token", calls=[{"key": "upn", "name": "UPN_VALID", "args": [[["B801200005001"]], None]}])
     assert "401" in out["upn"][0][0] or "token" in out["upn"][0][0]
+
+
+def run_taskpane(base: str, token: str, script: str, sheets: list[dict]) -> dict:
+    import xlwings as xw
+
+    env = {**os.environ, "XLWINGS_VERSION": xw.__version__}
+    done = subprocess.run(["node", str(HERE / "node_taskpane.js"), base, token, script], input=json.dumps(sheets), env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def _register_sheets() -> list[dict]:
+    from excel_payloads import serial
+
+    date_columns = {i for i, h in enumerate(PLACEMENT_HEADERS) if "date" in h.lower() or h == "Date of birth"}
+    rows = [PLACEMENT_HEADERS, placement(), placement(**{"Placement ID": "P002", "UPN": "A801200005001", "Commissioner": "LA"})]
+    values = [[("" if v is None else v) for v in row] for row in rows]
+    categories = [["General"] * len(PLACEMENT_HEADERS)] + [["Date" if j in date_columns else "General" for j in range(len(PLACEMENT_HEADERS))] for _ in rows[1:]]
+    settings = [["Name", "Value"], ["Profile", "solihull"], ["As of date", serial("2024-10-15")]]
+    return [
+        {"name": "Placements", "values": values, "categories": categories},
+        {"name": "Settings", "values": settings, "categories": [["General", "General"], ["General", "General"], ["General", "Date"]]},
+    ]
+
+
+def test_task_pane_validates_through_the_server(server):
+    base, token = server
+    out = run_taskpane(base, token, "validate_register", _register_sheets())
+    statuses = [entry for entry in out["log"] if entry[0] == "status"]
+    assert statuses[-1][2] is False and "done" in statuses[-1][1], statuses
+    payload = out["payload"]
+    assert payload["client"] == "Office.js" and [s["name"] for s in payload["sheets"]] == ["Placements", "Settings"]
+    start = payload["sheets"][0]["values"][1][PLACEMENT_HEADERS.index("Start date")]
+    assert start == "2024-09-09T00:00:00.000Z"  # date cells travel as ISO text, as xlwings expects
+    assert out["sheets"] == ["Placements", "Settings", "Findings"]
+    written = [v for e in out["log"] if e[0] == "values" and e[1].startswith("Findings") for row in e[2] for v in row]
+    assert "PUP-001" in written and "FND-001" in written
+    fills = {e[1] for e in out["log"] if e[0] == "fill" and e[2]}
+    assert "Placements!R3C2" in fills and not any(f.startswith("Placements!R2") for f in fills)
+    assert any(e[0] == "note" and e[2].replace("$", "") == "B3" for e in out["log"])
+    assert any(e[0] == "hyperlink" and e[2].get("documentReference") == "'Placements'!B3" for e in out["log"])
+
+
+def test_task_pane_clear_removes_findings(server):
+    base, token = server
+    sheets = _register_sheets() + [{"name": "Findings", "values": [["apxl findings"], [""], [""], [""], ["Rule", "Severity", "Sheet", "Row", "Column", "Key", "Value", "Message", "Link"], ["PUP-001", "error", "Placements", 3, "UPN", "P002", "A801200005001", "x", "Placements!B3"]]}]
+    out = run_taskpane(base, token, "clear_apxl_output", sheets)
+    assert out["sheets"] == ["Placements", "Settings"]
+    assert ["fill", "Placements!R3C2", None] in out["log"]

@@ -84,17 +84,17 @@ def test_clear_removes_only_apxl_sheets(client):
     assert "Removed Findings, Provider summary 2024-25-autumn" in actions[-1]["args"][0]
 
 
-def test_summaries_script_answers(client):
+def test_summaries_script_writes_summary_sheets(client):
     calendar = sheet("Calendar", [["Academic year", "Term", "Start", "End", "Half-term start", "Half-term end"],
                                   ["2024-25", "Autumn", "2024-09-03T00:00:00.000Z", "2024-12-20T00:00:00.000Z", "2024-10-28T00:00:00.000Z", "2024-11-01T00:00:00.000Z"]])
-    response = client.post("/xlwings/custom-scripts-call/build_termly_summaries", json=book_payload([placement()], [calendar]))
-    assert response.status_code in (200, 422), response.text
-    if response.status_code == 200:
-        actions = response.json()["actions"]
-        message = actions[-1]["args"][0]
-        assert "summar" in message
-    else:
-        assert "\n" not in response.text
+    actions = actions_of(client, "build_termly_summaries", book_payload([placement()], [calendar]))
+    added = [a["args"][1] for a in actions if a["func"] == "addSheet"]
+    assert any(name.startswith("Provider summary") for name in added)
+    assert any(name.startswith("Funding summary") for name in added)
+    assert any(a["func"] == "addTable" for a in actions)
+    written = [v for a in actions if a["func"] == "setValues" for row in a["values"] for v in row]
+    assert "Total" in written
+    assert actions[-1]["func"] == "alert" and "summary sheets" in actions[-1]["args"][0]
 
 
 def test_a_book_without_placements_is_one_sentence(client):
