@@ -91,26 +91,32 @@ def plan_marks(frame: pd.DataFrame, cells: pd.Series, max_marks: int = DEFAULT_M
     When more cells than ``max_marks`` have findings, the worst (errors first, then by sheet and row)
     are kept: the Findings sheet still lists everything.
     """
-    have = cells.notna()
+    have = cells.notna().to_numpy(bool)
     if not have.any():
         return MarkPlan([], 0)
-    sub = frame.loc[have, ["rule_id", "severity", "sheet", "row", "message"]].copy()
-    sub["cell"] = cells[have]
-    sub["rank"] = sub["severity"].map(SEVERITY_RANK).fillna(3).astype("int64")
-    sub["line"] = sub["rule_id"].astype(str) + " (" + sub["severity"].astype(str) + "): " + sub["message"].astype(str)
-    sub = sub.sort_values(["rank", "rule_id"], kind="stable")
-    grouped = sub.groupby(["sheet", "cell"], sort=False)
-    worst = grouped["rank"].min()
-    row = grouped["row"].first()
-    lines = grouped["line"].agg(list)
-    table = pd.DataFrame({"rank": worst, "row": pd.to_numeric(row, errors="coerce"), "lines": lines}).reset_index()
-    table = table.sort_values(["rank", "sheet", "row", "cell"], kind="stable")
-    total = len(table)
-    table = table.head(max_marks)
-    names = np.array(["error", "warning", "info", "info"], dtype=object)
+    sub = pd.DataFrame({
+        "sheet": frame["sheet"].to_numpy(object)[have],
+        "cell": cells.to_numpy(object)[have],
+        "rank": frame["severity"].map(SEVERITY_RANK).fillna(3).astype("int64").to_numpy()[have],
+        "row": pd.to_numeric(frame["row"], errors="coerce").to_numpy(float)[have],
+        "pos": np.flatnonzero(have),
+    })
+    # Choose the cells first (a cythonised groupby), then build comments only for those kept.
+    per_cell = sub.groupby(["sheet", "cell"], sort=False).agg(rank=("rank", "min"), row=("row", "min")).reset_index()
+    total = len(per_cell)
+    per_cell = per_cell.sort_values(["rank", "sheet", "row", "cell"], kind="stable").head(max_marks)
+    kept = sub.merge(per_cell[["sheet", "cell"]].assign(order=np.arange(len(per_cell))), on=["sheet", "cell"])
+    kept = kept.sort_values(["order", "rank", "pos"], kind="stable")
+    rule = frame["rule_id"].astype(str).to_numpy(object)
+    severity = frame["severity"].astype(str).to_numpy(object)
+    message = frame["message"].astype(str).to_numpy(object)
+    lines: dict[int, list[str]] = {}
+    for order, pos in zip(kept["order"].tolist(), kept["pos"].tolist()):
+        lines.setdefault(order, []).append(f"{rule[pos]} ({severity[pos]}): {message[pos]}")
+    names = ("error", "warning", "info", "info")
     marks = [
-        CellMark(sheet=s, cell=c, severity=str(names[r]), comment=_comment(ls))
-        for s, c, r, ls in zip(table["sheet"], table["cell"], table["rank"], table["lines"])
+        CellMark(sheet=s, cell=c, severity=names[r], comment=_comment(lines[i]))
+        for i, (s, c, r) in enumerate(zip(per_cell["sheet"].tolist(), per_cell["cell"].tolist(), per_cell["rank"].tolist()))
     ]
     return MarkPlan(marks, total)
 

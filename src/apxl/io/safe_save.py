@@ -77,7 +77,10 @@ def atomic_target(target: str | Path) -> Iterator[Path]:
                 shutil.copymode(target, tmp)
             except OSError:
                 pass
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except PermissionError:
+            raise ApxlError(f"{target.name} cannot be replaced: close it in Excel (or any other program) and try again.") from None
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -1,0 +1,397 @@
+"""The workbook as a package of parts (OPC zip): read, add, replace and remove parts; untouched parts are copied unchanged.
+
+Part names are zip member names without a leading slash (``xl/worksheets/sheet1.xml``). Parts that
+are parsed with ``doc`` and marked with ``touch`` are written back from their tree; parts set with
+``write`` are written as given; every other member is copied byte for byte, in its original order.
+"""
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import shutil
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import quote, unquote
+
+from apxl.errors import ApxlError
+from apxl.io.xmlpart import Element, SubElement, XmlDoc, parse, qn
+
+CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
+PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL = R_NS + "/"
+RT_OFFICE_DOCUMENT = REL + "officeDocument"
+RT_WORKSHEET = REL + "worksheet"
+RT_STYLES = REL + "styles"
+RT_CALC_CHAIN = REL + "calcChain"
+RT_SHARED_STRINGS = REL + "sharedStrings"
+RT_TABLE = REL + "table"
+RT_COMMENTS = REL + "comments"
+RT_VML = REL + "vmlDrawing"
+CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+CT_TABLE = "application/vnd.openxmlformats-officedocument.spreadsheetml.table+xml"
+CT_COMMENTS = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
+CT_VML = "application/vnd.openxmlformats-officedocument.vmlDrawing"
+CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
+CONTENT_TYPES = "[Content_Types].xml"
+# A zip that expands past this is refused rather than read into memory (a "zip bomb" or not a register).
+MAX_UNCOMPRESSED = 4 * 1024**3
+
+
+@dataclass(frozen=True)
+class Rel:
+    id: str
+    type: str
+    target: str
+    external: bool
+
+
+@dataclass(frozen=True)
+class SheetRef:
+    """A sheet as listed in workbook.xml: its tab name, sheetId, relationship id, part name and visibility."""
+
+    name: str
+    sheet_id: int
+    rid: str
+    part: str | None
+    state: str | None
+    element: Element
+
+
+def rels_part(part: str) -> str:
+    """``xl/worksheets/sheet1.xml`` -> ``xl/worksheets/_rels/sheet1.xml.rels`` (``''`` is the package root)."""
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", f"{name}.rels")
+
+
+def relative(source_part: str, target_part: str) -> str:
+    """The relationship Target from ``source_part`` to ``target_part``."""
+    return quote(posixpath.relpath(target_part, posixpath.dirname(source_part) or "."), safe="/._-~")
+
+
+class Package:
+    """An .xlsx/.xlsm opened for part-level editing."""
+
+    def __init__(self, source: str | Path | bytes | io.BytesIO, what: str | None = None):
+        self.what = what or (Path(source).name if isinstance(source, (str, Path)) else "workbook")
+        try:
+            self._zip = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise ApxlError(f"{self.what} cannot be opened as an Excel workbook ({type(exc).__name__}): it may be corrupt or password-protected.") from None
+        infos = self._zip.infolist()
+        if sum(i.file_size for i in infos) > MAX_UNCOMPRESSED:
+            raise ApxlError(f"{self.what} expands to more than {MAX_UNCOMPRESSED // 1024**3} GB: apxl will not write into it.")
+        self._infos = {i.filename: i for i in infos if not i.is_dir()}
+        if len(self._infos) != len([i for i in infos if not i.is_dir()]):
+            raise ApxlError(f"{self.what} has duplicate parts: it may be corrupt.")
+        self._order = list(self._infos)
+        self._lower = {n.lower(): n for n in self._order}
+        self._written: dict[str, bytes] = {}
+        self._docs: dict[str, XmlDoc] = {}
+        self._touched: set[str] = set()
+        self._removed: set[str] = set()
+        if CONTENT_TYPES not in self._infos:
+            raise ApxlError(f"{self.what} is not an Office Open XML workbook (no [Content_Types].xml).")
+
+    # -- parts -------------------------------------------------------------------------------------
+    def close(self) -> None:
+        self._zip.close()
+
+    def __enter__(self) -> "Package":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def name(self, part: str) -> str | None:
+        """The part's name as stored (OPC part names are case-insensitive), or None if absent."""
+        part = part.lstrip("/")
+        if part in self._removed:
+            return None
+        if part in self._written or part in self._infos:
+            return part
+        found = self._lower.get(part.lower())
+        return found if found and found not in self._removed else None
+
+    def exists(self, part: str) -> bool:
+        return self.name(part) is not None
+
+    def parts(self) -> list[str]:
+        return [p for p in self._order if p not in self._removed]
+
+    def read(self, part: str) -> bytes:
+        name = self.name(part)
+        if name is None:
+            raise KeyError(part)
+        if name in self._touched:
+            return self._docs[name].serialize()
+        if name in self._written:
+            return self._written[name]
+        return self._zip.read(self._infos[name])
+
+    def size(self, part: str) -> int:
+        name = self.name(part)
+        if name in self._written:
+            return len(self._written[name])
+        return self._infos[name].file_size if name in self._infos else 0
+
+    def write(self, part: str, data: bytes, content_type: str | None = None) -> None:
+        """Add or replace a part with ``data``; ``content_type`` registers an Override for it."""
+        part = self.name(part) or part.lstrip("/")
+        self._removed.discard(part)
+        self._docs.pop(part, None)
+        self._touched.discard(part)
+        self._written[part] = data
+        if part not in self._order:
+            self._order.append(part)
+            self._lower[part.lower()] = part
+        if content_type:
+            self.set_content_type(part, content_type)
+
+    def remove(self, part: str) -> None:
+        """Remove a part, its relationships part and its content-type Override."""
+        name = self.name(part)
+        if name is None:
+            return
+        self._removed.add(name)
+        self._written.pop(name, None)
+        self._docs.pop(name, None)
+        self._touched.discard(name)
+        if name != CONTENT_TYPES:
+            self._remove_override(name)
+        rp = rels_part(name)
+        if self.exists(rp):
+            self.remove(rp)
+
+    def doc(self, part: str) -> XmlDoc:
+        """The part parsed (cached); call ``touch`` after changing it so it is written back."""
+        name = self.name(part)
+        if name is None:
+            raise KeyError(part)
+        if name not in self._docs:
+            self._docs[name] = parse(self.read(name), f"part {name}")
+        return self._docs[name]
+
+    def set_doc(self, part: str, doc: XmlDoc, content_type: str | None = None) -> None:
+        self.write(part, b"", content_type)
+        name = self.name(part)
+        self._written.pop(name, None)
+        self._docs[name] = doc
+        self._touched.add(name)
+
+    def touch(self, part: str) -> None:
+        name = self.name(part)
+        self._written.pop(name, None)
+        self._touched.add(name)
+
+    def fresh_name(self, pattern: str, start: int = 1) -> str:
+        """The first free part name for ``pattern`` with ``{}`` as a number, e.g. ``xl/tables/table{}.xml``."""
+        n = start
+        while self.name(pattern.format(n)) is not None:
+            n += 1
+        return pattern.format(n)
+
+    # -- content types -------------------------------------------------------------------------------
+    def content_type(self, part: str) -> str | None:
+        name = self.name(part) or part
+        root = self.doc(CONTENT_TYPES).root
+        for o in root.findall(qn(CT_NS, "Override")):
+            if o.get("PartName", "").lstrip("/").lower() == name.lower():
+                return o.get("ContentType")
+        ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        for d in root.findall(qn(CT_NS, "Default")):
+            if d.get("Extension", "").lower() == ext:
+                return d.get("ContentType")
+        return None
+
+    def set_content_type(self, part: str, content_type: str) -> None:
+        """Register ``content_type`` for the part: nothing when its extension's Default gives it, else an Override."""
+        if self.content_type(part) == content_type:
+            return
+        self._remove_override(part)
+        if self.content_type(part) != content_type:
+            root = self.doc(CONTENT_TYPES).root
+            SubElement(root, qn(CT_NS, "Override"), {"PartName": "/" + part.lstrip("/"), "ContentType": content_type})
+            self.touch(CONTENT_TYPES)
+
+    def ensure_default(self, ext: str, content_type: str) -> None:
+        root = self.doc(CONTENT_TYPES).root
+        if any(d.get("Extension", "").lower() == ext.lower() for d in root.findall(qn(CT_NS, "Default"))):
+            return
+        root.insert(0, Element(qn(CT_NS, "Default"), {"Extension": ext, "ContentType": content_type}))
+        self.touch(CONTENT_TYPES)
+
+    def _remove_override(self, part: str) -> None:
+        root = self.doc(CONTENT_TYPES).root
+        hit = [o for o in root.findall(qn(CT_NS, "Override")) if o.get("PartName", "").lstrip("/").lower() == part.lower()]
+        for o in hit:
+            root.remove(o)
+        if hit:
+            self.touch(CONTENT_TYPES)
+
+    # -- relationships -------------------------------------------------------------------------------
+    def rels(self, part: str) -> list[Rel]:
+        """The relationships of ``part`` ('' for the package root)."""
+        rp = rels_part(part) if part else "_rels/.rels"
+        if not self.exists(rp):
+            return []
+        return [
+            Rel(r.get("Id", ""), r.get("Type", ""), r.get("Target", ""), r.get("TargetMode") == "External")
+            for r in self.doc(rp).root.findall(qn(PKG_REL_NS, "Relationship"))
+        ]
+
+    def resolve(self, part: str, target: str) -> str:
+        """The part a relationship of ``part`` points at."""
+        target = unquote(target)
+        if target.startswith("/"):
+            return posixpath.normpath(target.lstrip("/"))
+        return posixpath.normpath(posixpath.join(posixpath.dirname(part), target))
+
+    def targets(self, part: str, rel_type: str | None = None) -> Iterator[tuple[Rel, str]]:
+        for rel in self.rels(part):
+            if not rel.external and (rel_type is None or rel.type == rel_type):
+                yield rel, self.resolve(part, rel.target)
+
+    def add_rel(self, part: str, rel_type: str, target_part: str | None = None, *, external_target: str | None = None, rid: str | None = None) -> str:
+        """Add a relationship from ``part`` and return its id (``rId<n>``, the first free number)."""
+        rp = rels_part(part) if part else "_rels/.rels"
+        if not self.exists(rp):
+            self.set_doc(rp, parse(f'<Relationships xmlns="{PKG_REL_NS}"/>'.encode(), rp))
+        root = self.doc(rp).root
+        used = {r.get("Id") for r in root}
+        if rid is None:
+            n = 1
+            while f"rId{n}" in used:
+                n += 1
+            rid = f"rId{n}"
+        attrs = {"Id": rid, "Type": rel_type}
+        if external_target is not None:
+            attrs.update(Target=external_target, TargetMode="External")
+        else:
+            attrs["Target"] = relative(part, target_part) if part else target_part
+        SubElement(root, qn(PKG_REL_NS, "Relationship"), attrs)
+        self.touch(rp)
+        return rid
+
+    def remove_rel(self, part: str, rid: str) -> None:
+        rp = rels_part(part) if part else "_rels/.rels"
+        if not self.exists(rp):
+            return
+        root = self.doc(rp).root
+        for r in list(root):
+            if r.get("Id") == rid:
+                root.remove(r)
+        if len(root):
+            self.touch(rp)
+        else:
+            self.remove(rp)
+
+    def reachable(self, start: str = "", skip: set[str] | None = None) -> set[str]:
+        """Every part reachable from ``start`` through internal relationships, not walking through ``skip``."""
+        skip = {s.lower() for s in (skip or set())}
+        seen: set[str] = set()
+        todo = [start]
+        while todo:
+            part = todo.pop()
+            for _, target in self.targets(part):
+                name = self.name(target)
+                if name is None or name.lower() in skip or name in seen:
+                    continue
+                seen.add(name)
+                todo.append(name)
+        return seen
+
+    # -- workbook ------------------------------------------------------------------------------------
+    @property
+    def workbook_part(self) -> str:
+        for rel, target in self.targets("", RT_OFFICE_DOCUMENT):
+            if self.exists(target):
+                return self.name(target)
+        raise ApxlError(f"{self.what} is saved as Strict Open XML or is not an Excel workbook: save it as an Excel Workbook (.xlsx) and try again.")
+
+    def workbook(self) -> XmlDoc:
+        doc = self.doc(self.workbook_part)
+        if doc.root.tag != qn(MAIN_NS, "workbook"):
+            raise ApxlError(f"{self.what} is saved as Strict Open XML or is not an Excel workbook: save it as an Excel Workbook (.xlsx) and try again.")
+        return doc
+
+    def sheets(self) -> list[SheetRef]:
+        wb_part = self.workbook_part
+        targets = {rel.id: target for rel, target in self.targets(wb_part)}
+        sheets_el = self.workbook().root.find(qn(MAIN_NS, "sheets"))
+        out = []
+        for el in sheets_el if sheets_el is not None else []:
+            rid = el.get(qn(R_NS, "id"), "")
+            part = self.name(targets[rid]) if rid in targets else None
+            out.append(SheetRef(el.get("name", ""), int(el.get("sheetId", "0") or 0), rid, part, el.get("state"), el))
+        return out
+
+    def sheet(self, name: str) -> SheetRef | None:
+        """A sheet by tab name (Excel compares sheet names without regard to case)."""
+        for ref in self.sheets():
+            if ref.name.lower() == name.lower():
+                return ref
+        return None
+
+    # -- saving --------------------------------------------------------------------------------------
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        self._save(buffer)
+        return buffer.getvalue()
+
+    def save(self, path: str | Path) -> None:
+        with open(path, "wb") as fh:
+            self._save(fh)
+
+    def _save(self, fh) -> None:
+        order = [p for p in self._order if p not in self._removed]
+        order.sort(key=lambda p: p != CONTENT_TYPES)  # stable: [Content_Types].xml first, others as they were
+        with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as out:
+            for part in order:
+                info = self._infos.get(part)
+                zi = zipfile.ZipInfo(part, date_time=info.date_time if info else (1980, 1, 1, 0, 0, 0))
+                zi.compress_type = zipfile.ZIP_DEFLATED
+                if info is not None:
+                    zi.external_attr = info.external_attr
+                if part in self._touched or part in self._written:
+                    out.writestr(zi, self.read(part))
+                    continue
+                large = info.file_size > 0x7FFF0000
+                with self._zip.open(info) as src, out.open(zi, "w", force_zip64=large) as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+
+
+_SHEETDATA = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?sheetData\b[^>]*?(/?)>")
+
+
+def split_sheet(data: bytes, what: str = "worksheet") -> tuple[XmlDoc, Element, bytes]:
+    """Parse a worksheet without its ``sheetData`` (kept as bytes and written back verbatim).
+
+    Returns the document, the placeholder ``sheetData`` element and the original sheetData bytes.
+    Cell data can be hundreds of megabytes; everything else in a sheet is small.
+    """
+    m = _SHEETDATA.search(data)
+    if m is None:
+        doc = parse(data, what)
+        return doc, None, b""
+    start = m.start()
+    if m.group(2) == b"/":
+        end = m.end()
+    else:
+        prefix = (m.group(1) + b":") if m.group(1) else b""
+        close = re.compile(rb"</" + re.escape(prefix) + rb"sheetData\s*>")
+        cm = close.search(data, m.end())
+        if cm is None:
+            raise ApxlError(f"The workbook's {what} is not valid XML: the file may be corrupt.")
+        end = cm.end()
+    placeholder_tag = data[m.start() : m.end()].rstrip(b">").rstrip(b"/") + b"/>"
+    doc = parse(data[:start] + placeholder_tag + data[end:], what)
+    holder = next((c for c in doc.root if c.tag == qn(MAIN_NS, "sheetData")), None)
+    body = data[start:end]
+    if holder is not None:
+        doc.raw[holder] = body
+    return doc, holder, body
