@@ -1,6 +1,7 @@
 """Every APXL function and script through xlwings Server's protocol, with payloads shaped as Office.js sends them."""
 from __future__ import annotations
 
+import json
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -150,6 +151,12 @@ def test_request_size_limit(licensed):
         big = office_call("UPN_VALID", [["x" * 20_000]], None)
         response = c.post("/xlwings/custom-functions-call", json=big)
         assert response.status_code == 413 and "MB" in response.text
+        # A body streamed in chunks without a declared length is cut off the same way.
+        body = json.dumps({"calls": [big]}).encode()
+        chunks = (body[i : i + 4096] for i in range(0, len(body), 4096))
+        streamed = c.post("/xlwings/custom-functions-batch", content=chunks, headers={"content-type": "application/json"})
+        assert streamed.status_code == 413
+        assert c.post("/xlwings/custom-functions-call", json=office_call("UPN_VALID", cell("B801200005001"), None)).status_code == 200
 
 
 def test_missing_licence_is_one_sentence(monkeypatch):

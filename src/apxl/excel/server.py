@@ -42,30 +42,37 @@ class BodyLimit:
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             return await self._refuse(send)
-        seen = 0
+        seen, refused = 0, False
 
         async def counted():
-            nonlocal seen
+            # A body streamed without a declared length: answer 413 once it passes the limit and
+            # tell the app the client has gone, so it stops reading.
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise _TooLarge()
+                    refused = True
+                    await self._refuse(send)
+                    return {"type": "http.disconnect"}
             return message
 
+        async def guarded(message):
+            if not refused:
+                await send(message)
+
         try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await self._refuse(send)
+            await self.app(scope, counted, guarded)
+        except Exception:
+            if not refused:
+                raise
 
     async def _refuse(self, send):
-        body = f"The request is larger than this apxl server accepts ({self.limit // 2**20} MB): start apxl serve with a larger --max-request-mb.".encode()
+        body = f"The request is larger than this apxl server accepts ({self.limit / 2**20:.3g} MB): start apxl serve with a larger --max-request-mb.".encode()
         await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
         await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def _strip_namespace(meta: dict[str, Any], namespace: str) -> dict[str, Any]:
