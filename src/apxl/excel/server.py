@@ -190,8 +190,9 @@ def create_app(*, token: str | None = None, max_request_mb: float = DEFAULT_MAX_
         except ApxlError as exc:
             return PlainTextResponse(str(exc), status_code=422)
         except Exception as exc:  # noqa: BLE001 - the task pane shows one sentence, the log the type
-            log.exception("script %s failed", script_name)
-            return PlainTextResponse(f"apxl could not run {script_name.replace('_', ' ')} ({type(exc).__name__}): see the apxl serve window.", status_code=500)
+            # Type only: a traceback or message could quote pupils' data (names, UPNs).
+            log.warning("script %s failed: %s", script_name, type(exc).__name__)
+            return PlainTextResponse(f"apxl could not run {script_name.replace('_', ' ')} ({type(exc).__name__}): check the register with 'apxl validate' for details.", status_code=500)
 
     @app.get("/manifest.xml")
     async def manifest(request: Request):
