@@ -54,6 +54,29 @@ def _display(value: Any) -> str | None:
     return str(value)
 
 
+def display_series(values: pd.Series) -> pd.Series:
+    """``_display`` for a whole column at once: dates as dd/mm/yyyy, whole floats without '.0', blanks as None."""
+    out = pd.Series([None] * len(values), index=values.index, dtype=object)
+    present = values.notna().to_numpy()
+    if not present.any():
+        return out
+    kept = values[present]
+    if pd.api.types.is_datetime64_any_dtype(kept):
+        text = kept.dt.strftime("%d/%m/%Y")
+    elif pd.api.types.is_bool_dtype(kept):
+        text = kept.astype(bool).map({True: "True", False: "False"})
+    elif pd.api.types.is_numeric_dtype(kept):
+        numbers = kept.astype("float64")
+        whole = numbers == numbers.round()
+        text = numbers.astype(str).where(~whole, numbers.round().astype("int64").astype(str))
+    elif pd.api.types.is_string_dtype(kept) and not pd.api.types.is_object_dtype(kept):
+        text = kept.astype(str)
+    else:
+        text = kept.map(_display)
+    out[present] = text.to_numpy(dtype=object)
+    return out
+
+
 def empty_findings() -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype="object") for name in FINDING_COLUMNS})
 
@@ -89,8 +112,8 @@ def flag(
             return spec.reindex(hit.index)
         return pd.Series([spec] * len(hit), index=hit.index, dtype="object")
 
-    out["key"] = pick(key).map(_display)
-    out["value"] = pick(value if value is not None else column).map(_display) if (value is not None or column in frame.columns) else None
+    out["key"] = display_series(pick(key))
+    out["value"] = display_series(pick(value if value is not None else column)) if (value is not None or column in frame.columns) else None
     out["message"] = pick(message) if isinstance(message, pd.Series) else message
     return out.reset_index(drop=True)[RULE_OUTPUT_COLUMNS]
 
