@@ -277,7 +277,7 @@ def serve(
         shown = "localhost" if host in {"127.0.0.1", "0.0.0.0"} else host
         query = f"?token={token}" if token else ""
         err.print(f"apxl add-in server on {scheme}://{shown}:{port}  (Ctrl+C stops it)")
-        out.print(f"Manifest: {scheme}://{shown}:{port}/manifest.xml{query}")
+        out.print(f"Manifest: {scheme}://{shown}:{port}/manifest.xml{query}", soft_wrap=True)
         run(host, port, cert=str(cert) if cert else None, key=str(key) if key else None, token=token, max_request_mb=max_request_mb)
     except ApxlError as exc:
         raise fail(str(exc))
