@@ -175,3 +175,17 @@ def test_missing_licence_is_one_sentence(monkeypatch):
         runtime.server_api()
     text = str(caught.value)
     assert "XLWINGS_LICENSE_KEY=noncommercial" in text and "PolyForm Noncommercial" in text and text.count(". ") == 0
+
+
+def test_apxl_serve_without_licence_exits_2_with_one_sentence(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "XLWINGS_LICENSE_KEY"}
+    env["HOME"] = str(tmp_path)  # no ~/.xlwings/xlwings.conf either
+    code = "import sys; from apxl.cli import main; sys.argv=['apxl', 'serve', '--port', '0']; main()"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    text = " ".join(done.stderr.split())
+    assert "XLWINGS_LICENSE_KEY=noncommercial" in text and "Traceback" not in text
