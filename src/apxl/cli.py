@@ -104,10 +104,7 @@ def validate(
 
             with err.status("Reading the attendance file..."):
                 use_attendance_file(register, attendance)
-        policy, policy_findings = policy_for(register, profile)
-        from apxl.io.attendance import with_attendance_codes
-
-        policy = with_attendance_codes(policy)  # the national code sets the ATT rules check against
+        policy, policy_findings = policy_for(register, profile)  # includes the national attendance code sets
         if len(policy_findings):
             import pandas as pd
 
