@@ -35,7 +35,8 @@ def test_conf_sheet_and_buttons():
 
     wb = load_workbook(SHIPPED, keep_vba=True)
     conf = wb[CONF_SHEET]
-    assert (conf["A1"].value, conf["B1"].value) == ("UDF_MODULES", UDF_MODULES)
+    # xlwings.bas GetUdfModules reads GetConfig("UDF MODULES"): the upper-cased column A text.
+    assert (conf["A1"].value.upper(), conf["B1"].value) == ("UDF MODULES", UDF_MODULES)
     assert {"Placements", "Providers", "Attendance", "Calendar", "Settings"} <= set(wb.sheetnames)
     drawing = next(v.decode() for k, v in parts(SHIPPED).items() if k.startswith("xl/drawings/drawing"))
     macros = re.findall(r'macro="([^"]*)"', drawing)

@@ -18,6 +18,7 @@ from xml.sax.saxutils import escape, quoteattr
 CONF_SHEET = "xlwings.conf"
 BUTTON_SHEET = "apxl"
 UDF_MODULES = "apxl.excel.functions"
+UDF_KEY = "UDF Modules"
 # (label, the button's macro). A button's macro may carry arguments in quotes: Excel runs
 # 'RunPython "code"' exactly as a VBA call, so no VBA of our own is needed.
 BUTTONS = (
@@ -69,7 +70,7 @@ def _button_sheet(wb) -> None:
         "Buttons on the right: Validate register writes a Findings sheet and highlights the cells it is about;",
         "Build termly summaries writes the Provider and Funding summary sheets; Clear apxl output removes them.",
         "Import APXL functions once (and after upgrading apxl) to use =UPN_VALID(...), =SCHOOL_DAYS(...), =CHECK(...) and the rest.",
-        f"The {CONF_SHEET} sheet tells xlwings where the functions are (UDF_MODULES = {UDF_MODULES}).",
+        f"The {CONF_SHEET} sheet tells xlwings where the functions are ({UDF_KEY} = {UDF_MODULES}).",
     ]
     for i, line in enumerate(lines, start=3):
         ws.cell(i, 1, line)
@@ -78,7 +79,8 @@ def _button_sheet(wb) -> None:
 
 def _conf_sheet(wb) -> None:
     ws = wb.create_sheet(CONF_SHEET)
-    ws["A1"], ws["B1"] = "UDF_MODULES", UDF_MODULES
+    # xlwings' VBA looks settings up by the upper-cased text in column A: UDF_MODULES is "UDF Modules".
+    ws["A1"], ws["B1"] = UDF_KEY, UDF_MODULES
 
 
 def _drawing_xml(buttons: list[tuple[str, str]]) -> str:
