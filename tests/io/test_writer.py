@@ -218,3 +218,15 @@ def test_highlights_are_capped_and_the_findings_sheet_says_so(tmp_path):
     assert len(list(wb["Findings"].iter_rows(min_row=6))) == len(report)  # the table still lists everything
     ours = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.comment and c.comment.author == "apxl"]
     assert len(ours) <= 2
+
+
+def test_findings_beyond_excels_row_limit_are_left_to_csv(tmp_path, monkeypatch):
+    import apxl.io.writer as writer
+
+    monkeypatch.setattr(writer, "MAX_FINDINGS_ROWS", 3)
+    source = rich_workbook.build(tmp_path / "register.xlsx")
+    register = read_register(source)
+    report = check_register(register, None, AS_OF)
+    ws = load_workbook(write_findings(source, register, report))["Findings"]
+    assert ws.tables["Findings"].ref == "A5:I8"
+    assert ws["A4"].value.startswith(f"The sheet lists the first 3 of {len(report)} findings")

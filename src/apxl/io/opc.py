@@ -10,6 +10,7 @@ import io
 import posixpath
 import re
 import shutil
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -353,16 +354,31 @@ class Package:
         with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as out:
             for part in order:
                 info = self._infos.get(part)
-                zi = zipfile.ZipInfo(part, date_time=info.date_time if info else (1980, 1, 1, 0, 0, 0))
+                zi = zipfile.ZipInfo(part, date_time=info.date_time if info else time.localtime()[:6])
                 zi.compress_type = zipfile.ZIP_DEFLATED
                 if info is not None:
                     zi.external_attr = info.external_attr
                 if part in self._touched or part in self._written:
-                    out.writestr(zi, self.read(part))
+                    data = self.read(part)
+                    out.writestr(zi, data, compresslevel=_level(len(data)))
                     continue
+                _set_level(zi, _level(info.file_size))
                 large = info.file_size > 0x7FFF0000
                 with self._zip.open(info) as src, out.open(zi, "w", force_zip64=large) as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)
+
+
+def _level(size: int) -> int:
+    """Deflate level: fast for big parts (attendance sheets, long Findings), Excel-like for the rest."""
+    return 1 if size > 4 * 1024**2 else 6
+
+
+def _set_level(info: zipfile.ZipInfo, level: int) -> None:
+    for attr in ("compress_level", "_compresslevel"):  # renamed in Python 3.13
+        try:
+            setattr(info, attr, level)
+        except AttributeError:
+            pass
 
 
 _SHEETDATA = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?sheetData\b[^>]*?(/?)>")

@@ -59,6 +59,12 @@ def make_backup(source: Path) -> Path:
     return target
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_target(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; on success it replaces the target in one step.
@@ -72,11 +78,13 @@ def atomic_target(target: str | Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
-        if target.exists():
-            try:
+        try:
+            if target.exists():
                 shutil.copymode(target, tmp)
-            except OSError:
-                pass
+            else:  # mkstemp makes the file private (0600); a new workbook gets the usual permissions
+                os.chmod(tmp, 0o666 & ~_umask())
+        except OSError:
+            pass
         try:
             os.replace(tmp, target)
         except PermissionError:

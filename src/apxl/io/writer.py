@@ -14,7 +14,7 @@ from openpyxl.styles import Font
 from apxl.core.findings import Report
 from apxl.core.register import Register
 from apxl.io.annotate import AnnotationResult, Mark, annotate
-from apxl.io.findings_sheet import FindingsStyles, scratch_package, sheet_xml, table_xml
+from apxl.io.findings_sheet import HEADER_ROW, FindingsStyles, scratch_package, sheet_xml, table_xml
 from apxl.io.locate import DEFAULT_MAX_MARKS, MarkPlan, link_targets, locate, plan_marks
 from apxl.io.opc import Package
 from apxl.io.package import put_sheet
@@ -25,6 +25,7 @@ FINDINGS_SHEET = "Findings"
 AUTHOR = "apxl"
 # Excel's "Bad", "Neutral" and a light blue: the fills finance officers already read as error/warning/info.
 FILLS = {"error": "FFC7CE", "warning": "FFEB9C", "info": "DDEBF7"}
+MAX_FINDINGS_ROWS = 1_048_576 - HEADER_ROW
 
 
 def write_findings(source, register: Register, report: Report, output=None, in_place: bool = False, *, max_marks: int = DEFAULT_MAX_MARKS) -> Path:
@@ -57,6 +58,10 @@ def add_findings(pkg: Package, register: Register, report: Report, *, source_nam
     result = annotate(pkg, [Mark(m.sheet, m.cell, FILLS[m.severity], m.comment) for m in plan.marks], tag=AUTHOR)
     styles = _styles(pkg)
     lines = _header_lines(report, plan, result, source_name)
+    if len(frame) > MAX_FINDINGS_ROWS:  # a sheet ends at row 1,048,576: the rest are in --format csv
+        lines[-1] = (f"The sheet lists the first {MAX_FINDINGS_ROWS:,} of {len(frame):,} findings (Excel's row limit): "
+                     "use apxl validate --format csv for all of them. " + lines[-1]).strip()
+        frame, cells, links = frame.iloc[:MAX_FINDINGS_ROWS], cells.iloc[:MAX_FINDINGS_ROWS], links.iloc[:MAX_FINDINGS_ROWS]
     scratch = Package(scratch_package(sheet_xml(frame, cells, links, lines, styles), table_xml(len(frame))), "findings sheet")
     put_sheet(pkg, FINDINGS_SHEET, scratch, "xl/worksheets/sheet1.xml", None)
     return result
