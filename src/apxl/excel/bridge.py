@@ -5,7 +5,6 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from apxl.excel.convert import CellError, to_text
@@ -59,7 +58,8 @@ def route_cells(rule) -> list[str]:
 
 
 def attendance_rate(codes: list[Any], dates: list[Any] | None) -> Noted:
-    """Sessions attended / possible sessions for the non-blank codes, each judged by the code set of its date."""
+    """Sessions attended / possible sessions (apxl.core.attendance.code_measures, DfE definitions)."""
+    from apxl.core.attendance import code_measures
     from apxl.core.attendance_codes import REFORM_DATE
     from apxl.core.parse import parse_date_value
     from apxl.io.attendance import load_code_set
@@ -73,14 +73,16 @@ def attendance_rate(codes: list[Any], dates: list[Any] | None) -> Noted:
     parsed = [parse_date_value(w) if w is not None else None for _, w in pairs]
     if any(not isinstance(p, pd.Timestamp) for p in parsed):
         raise CellError("a code has a blank or unreadable date beside it")
-    looked = load_code_set().lookup(pd.Series([c for c, _ in pairs], dtype=object), pd.Series(parsed))
-    bad = sorted({c for (c, _), ok in zip(pairs, looked["valid"]) if not ok})
-    if bad:
+    marks = [c for c, _ in pairs]
+    code_set = load_code_set()
+    measures = code_measures(marks, parsed, code_set)
+    if measures["invalid"]:
+        looked = code_set.lookup(pd.Series(marks, dtype=object), pd.Series(parsed))
+        bad = sorted({c for c, ok in zip(marks, looked["valid"]) if not ok})
         raise CellError(f"not attendance codes on their dates: {', '.join(bad[:5])}")
-    possible = int(looked["possible"].sum())
-    if possible == 0:
+    if not measures["possible"]:
         raise CellError("none of these codes is a possible session")
-    return Noted(float(looked["attendance"].sum()) / possible, "", "0.0%")
+    return Noted(float(measures["attendance_rate"]), "", "0.0%")
 
 
 def cost(start, end, basis: str | None, rate: float, hours: float | None, period_start, period_end, calendar) -> float:
