@@ -143,7 +143,7 @@ def COST(start, end, basis, rate, hours=None, period_start=None, period_end=None
 @xw.func
 @xw.arg("headers", ndim=2, doc="The Placements header row (e.g. $A$1:$AD$1).")
 @xw.arg("row", ndim=2, doc="One placement's row, same columns as the headers (e.g. A2:AD2).")
-@xw.arg("profile", doc="Optional: your LA's policy profile, e.g. herefordshire or solihull; leave out for no LA route matrix.")
+@xw.arg("profile", doc="Optional: your LA's policy profile, e.g. herefordshire or solihull; leave out for national (the least restrictive reading of the route matrices).")
 @xw.arg("as_of", doc="Optional: check as at this date; leave out for today.")
 @cv.friendly
 def CHECK(headers, row, profile=None, as_of=None):
