@@ -58,8 +58,13 @@ def profile_routes(profile: str) -> dict[str, dict[str, list[str]]]:
             for r, rr in policy.routes.items()}
 
 
-def build_demo(placements: int = 300, seed: int = DEFAULT_SEED, as_of: date = DEFAULT_AS_OF, profile: str = DEFAULT_PROFILE) -> DemoRegister:
-    """Generate the demo register: background placements for the 2024-25 school year plus planted problems."""
+def build_demo(placements: int = 300, seed: int = DEFAULT_SEED, as_of: date = DEFAULT_AS_OF, profile: str = DEFAULT_PROFILE, *,
+               whole_year: bool = False) -> DemoRegister:
+    """Generate the demo register: background placements for the 2024-25 school year plus planted problems.
+
+    ``whole_year`` adds the home school's marks for every school day a background pupil is on its roll (a
+    year of attendance per pupil, as the benchmarks' LA and national registers have), not only placement days.
+    """
     from apxl.demo.attendance import build_attendance
     from apxl.demo.placements import build_placements
     from apxl.demo.plant import Planter, plant_placements, plant_providers, set_places
@@ -82,7 +87,7 @@ def build_demo(placements: int = 300, seed: int = DEFAULT_SEED, as_of: date = DE
     att_rids = attendance_scenarios(pl)
     str_rids = structure_scenarios(pl)
     set_places(pl)
-    attendance = build_attendance(rng, world, pl.p, when)
+    attendance = build_attendance(rng, world, pl.p, when, whole_year=whole_year)
     attendance = plant_attendance(pl, attendance, att_rids)
     return _finish(pl, attendance, str_rids, profile, as_of, seed)
 

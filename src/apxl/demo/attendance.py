@@ -5,6 +5,8 @@ Recorded as the guidance asks (seed 004; DOMAIN.md 5): on placement days the hom
 provider's absence code when the provider reports one; on other days the pupil is in school. Before
 provision starts, an excluded pupil is coded E for at most five school days. Built by expanding
 placement windows over the school-day array (numpy), so a year at national scale is quick.
+``whole_year=True`` (the benchmarks) adds the home school's register for the rest of the year: every
+school day up to ``as_of`` while the pupil is on its roll, so a register holds a full year per pupil.
 """
 from __future__ import annotations
 
@@ -37,7 +39,8 @@ def _expand(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owner, lo[owner] + offset
 
 
-def build_attendance(rng: np.random.Generator, world: World, placements: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+def build_attendance(rng: np.random.Generator, world: World, placements: pd.DataFrame, as_of: pd.Timestamp, *,
+                     whole_year: bool = False) -> pd.DataFrame:
     """Sessions for every placement with ``_att`` set (planted broken rows opt out), up to ``as_of``."""
     days = world.school_days
     p = placements[placements["_att"].astype(bool)].reset_index(drop=True)
@@ -82,6 +85,8 @@ def build_attendance(rng: np.random.Generator, world: World, placements: pd.Data
         frames.append(_rows(upns, upn_code[owner][keeps_school], days[day][keeps_school], session, school[keeps_school], "School",
                             np.where(on, 0, 2)[keeps_school]))
     frames.extend(_exclusion_runs(days, p, upns, upn_code, cutoff))
+    if whole_year:  # drawn last, so the rows above are the same with or without it
+        frames.extend(_school_year(rng, days, p, upns, upn_code, cutoff))
     out = pd.concat(frames, ignore_index=True)
     out = out.sort_values(["upn", "date", "session", "source", "_rank"], kind="stable")
     out = out.drop_duplicates(["upn", "date", "session", "source"], keep="first").drop(columns="_rank")
@@ -111,3 +116,36 @@ def _exclusion_runs(days: np.ndarray, p: pd.DataFrame, upns: pd.Index, upn_code:
     owner, day = _expand(lo, hi)
     who = upn_code[idx][owner]
     return [_rows(upns, who, days[day], s, np.full(len(day), "E"), "School", 0) for s in ("AM", "PM")]
+
+
+def _school_year(rng: np.random.Generator, days: np.ndarray, p: pd.DataFrame, upns: pd.Index, upn_code: np.ndarray,
+                 cutoff: np.datetime64) -> list[pd.DataFrame]:
+    """The home school's marks on every school day the pupil is on its roll (ranked below the placement rows).
+
+    The roll ends where the pupil leaves it: at a permanent exclusion, or at a single registration elsewhere.
+    Only background pupils (``_pupil`` >= 0) with a home school get these rows: planted scenarios keep their
+    own hand-made attendance, so what they plant is still the only problem in it.
+    """
+    n = len(upns)
+    route = p["route"].astype(str).to_numpy()
+    leaves = np.where(route == "PEX", p["exclusion_start_date"].fillna(p["start_date"]).to_numpy(dtype="datetime64[D]"),
+                      np.where(p["registration"].astype(str).to_numpy() == "Single", p["start_date"].to_numpy(dtype="datetime64[D]"),
+                               np.datetime64("NaT")))
+    leave_idx = np.where(np.isnat(leaves), len(days), np.searchsorted(days, leaves))
+    last = np.full(n, np.searchsorted(days, cutoff, side="right") - 1)
+    np.minimum.at(last, upn_code, leave_idx - 1)
+    eligible = np.ones(n, dtype=bool)
+    np.logical_and.at(eligible, upn_code, (p["_pupil"].to_numpy() >= 0) & p["home_school_urn"].notna().to_numpy())
+    who = np.flatnonzero(eligible)
+    owner, day = _expand(np.zeros(len(who), dtype=np.int64), last[who])
+    pupil = who[owner]
+    absence = pd.Series(p["_absence"].to_numpy(dtype=float)).groupby(upn_code).first().reindex(range(n)).to_numpy()
+    a = absence[pupil]
+    u = rng.random(len(day))
+    code = ABSENCE_CODES[rng.choice(len(ABSENCE_CODES), size=len(day), p=ABSENCE_SHARE)]
+    whole = u < a * 0.85
+    pm_only = (u >= a * 0.85) & (u < a)
+    late = (u > 0.97) & ~whole & ~pm_only
+    am = np.where(whole, code, np.where(late, "L", "/"))
+    pm = np.where(whole | pm_only, code, "\\")
+    return [_rows(upns, pupil, days[day], "AM", am, "School", 3), _rows(upns, pupil, days[day], "PM", pm, "School", 3)]
