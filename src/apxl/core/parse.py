@@ -259,7 +259,11 @@ def parse_table(name: str, raw: RawTable) -> tuple[Table, pd.DataFrame]:
 
     key_field = spec.key[0]
     if key_field in found:
-        keys = raw.frame.iloc[:, found[key_field]].map(lambda x: None if is_blank(x) else _as_text(x))
+        # Once per distinct value, not per row: an Attendance sheet repeats each UPN hundreds of times.
+        col = raw.frame.iloc[:, found[key_field]].astype(object)
+        codes, uniques = pd.factorize(col, use_na_sentinel=True)
+        texts = np.array([None if is_blank(u) else _as_text(u) for u in uniques] + [None], dtype=object)
+        keys = pd.Series(texts[np.where(codes >= 0, codes, len(uniques))], index=col.index, dtype=object)
     else:
         keys = pd.Series([None] * len(raw.frame), index=raw.frame.index, dtype=object)
 

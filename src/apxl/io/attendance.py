@@ -70,8 +70,17 @@ def read_attendance_file(path: str | Path) -> tuple[Table, pd.DataFrame]:
     if len({lookup.get(norm_header(c)) for c in data.columns} - {None}) < 2:
         raise RegisterError(f"{path.name} has no UPN, Date, Session and Code columns.")
     names = [str(c) for c in data.columns]
-    frame = pd.DataFrame({n: data.iloc[:, i].astype(object) for i, n in enumerate(names)})
-    frame = frame.mask(frame.eq(""))
+    columns = {}
+    for i, n in enumerate(names):
+        col = data.iloc[:, i]
+        if pd.api.types.is_datetime64_any_dtype(col.dtype):
+            # Typed dates (Parquet) as Excel serial numbers: read once per distinct day, never as 800,000 Timestamps.
+            col = (col.dt.tz_localize(None) if getattr(col.dt, "tz", None) is not None else col).dt.normalize()
+            col = ((col - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1)).astype("float64")
+        elif col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+            col = col.mask(col.eq(""))
+        columns[n] = col
+    frame = pd.DataFrame(columns)
     frame.index = pd.RangeIndex(2, 2 + len(frame)).astype("int64")
     raw = RawTable(sheet=path.name, header_row=1, headers=names, letters=[get_column_letter(i + 1) for i in range(len(names))], frame=frame)
     return parse_table("attendance", raw)
