@@ -21,10 +21,17 @@ _SEVERITY = {"error": 0, "warning": 1, "info": 2}
 NO_FINDINGS = [["OK", "No problems found by the row checks."]]
 
 
-def _synthetic_upn(i: int) -> str:
-    from apxl.core.pupils import with_check_letter
+def _synthetic_upns(n: int) -> list[str]:
+    """n distinct well-formed UPNs (check letters worked out together: one at a time is slow)."""
+    from apxl.core.pupils import upn_check_letters
 
-    return with_check_letter(f"{990000000000 + i:012d}")
+    bodies = [f"{990000000000 + i:012d}" for i in range(n)]
+    letters = upn_check_letters(pd.Series(["A" + b for b in bodies], dtype=object))
+    return [str(letter) + body for letter, body in zip(letters, bodies)]
+
+
+def _synthetic_upn(i: int) -> str:
+    return _synthetic_upns(i + 1)[-1]
 
 
 def _records(headers: list[str | None], rows: list[list[Any]]) -> list[dict[str, Any]]:
@@ -72,6 +79,7 @@ def _check_rows(headers: list[str | None], rows: list[list[Any]], policy, as_of:
     lookup = header_lookup(Placements)
     field_of = {h: lookup.get(norm_header(h)) for h in headers if h}
     real = _records(headers, rows)
+    upns = _synthetic_upns(len(real))
     masked: list[dict[str, Any]] = []
     swaps: list[dict[str, str]] = []  # per row: synthetic text -> real text
     for i, rec in enumerate(real):
@@ -81,7 +89,7 @@ def _check_rows(headers: list[str | None], rows: list[list[Any]], policy, as_of:
             blank = value is None or (isinstance(value, str) and not value.strip())
             if field not in {"placement_id", "upn", "provider_id"} or blank:
                 continue
-            fake = {"placement_id": f"APXLROW{i:07d}", "upn": _synthetic_upn(i), "provider_id": f"APXLPRV{i:07d}"}[field]
+            fake = {"placement_id": f"APXLROW{i:07d}", "upn": upns[i], "provider_id": f"APXLPRV{i:07d}"}[field]
             copy[header] = fake
             swap[fake] = str(value).strip() if not isinstance(value, float) or not value.is_integer() else str(int(value))
         masked.append(copy)
