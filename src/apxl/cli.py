@@ -481,9 +481,9 @@ def print_demo_summary(run) -> None:
     for rid, n in sorted(counts["by_rule"].items(), key=lambda kv: (-kv[1], kv[0]))[:10]:
         table.add_row(rid, str(n), titles.get(rid, ""))
     out.print(table)
-    out.print(f"Register:         {run.register_path}")
-    out.print(f"Findings:         {run.findings_path}")
-    out.print(f"Planted problems: {run.manifest_path}")
+    out.print(f"Register:         {run.register_path}", soft_wrap=True)
+    out.print(f"Findings:         {run.findings_path}", soft_wrap=True)
+    out.print(f"Planted problems: {run.manifest_path}", soft_wrap=True)
 
 
 def main() -> None:

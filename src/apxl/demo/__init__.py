@@ -35,6 +35,7 @@ class DemoRegister:
     rules: pd.DataFrame
     settings: pd.DataFrame
     manifest: pd.DataFrame
+    planted_keys: frozenset[str]  # Placement IDs and UPNs of the scenario rows, and the providers given a defect
     profile: str
     as_of: date
     seed: int
@@ -86,6 +87,7 @@ def build_demo(placements: int = 300, seed: int = DEFAULT_SEED, as_of: date = DE
     plant_placements(pl)
     att_rids = attendance_scenarios(pl)
     str_rids = structure_scenarios(pl)
+    pl.materialise()
     set_places(pl)
     attendance = build_attendance(rng, world, pl.p, when, whole_year=whole_year)
     attendance = plant_attendance(pl, attendance, att_rids)
@@ -145,9 +147,12 @@ def _finish(pl, attendance: pd.DataFrame, str_rids: dict[str, int], profile: str
     manifest = pd.DataFrame(records, columns=MANIFEST_COLUMNS).sort_values(["rule_id", "sheet", "row"], kind="stable").reset_index(drop=True)
     manifest["row"] = manifest["row"].astype("Int64")
 
+    scenario = (p["_pupil"] == -1).to_numpy()
+    planted = set(cells.loc[scenario, "placement_id"].dropna().astype(str)) | set(p.loc[scenario, "upn"].astype(str))
+    planted |= set(pl.used_providers) | set(manifest.loc[manifest["sheet"] == "Providers", "key"].astype(str))
     terms, closures = calendar_frames()
     la = load_profile_data(profile).get("la_name") or profile.title()
     settings = template_settings(profile, la_name=f"{la} (synthetic demo)", as_of=as_of)
     providers = pl.world.providers.copy()
     return DemoRegister(placements=cells, providers=providers, attendance=att, terms=terms, closures=closures, rules=profile_rules(profile),
-                        settings=settings, manifest=manifest, profile=profile, as_of=as_of, seed=seed)
+                        settings=settings, manifest=manifest, planted_keys=frozenset(planted), profile=profile, as_of=as_of, seed=seed)

@@ -8,6 +8,7 @@ profile there is nothing to break and the scenario is skipped (and left out of t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,8 +34,32 @@ class Planted:
     column: str | None = None
 
 
+@dataclass
+class Scenario:
+    """A scenario placement to build: everything ``Planter.add`` was told, drawn later in one batch."""
+
+    rid: int
+    route: str
+    ptype: str
+    year: int
+    start: int  # school-day index
+    length: int
+    open_: bool
+    hours: float
+    days: str
+    provider: str | None
+    pupil_of: int | None
+    excluded_from: int | None
+    fields: dict[str, Any]
+
+
 class Planter:
-    """Adds scenario placements to the background and records what each is planted for."""
+    """Adds scenario placements to the background and records what each is planted for.
+
+    ``add`` only notes a scenario; ``materialise`` draws them all at once (like the background, in
+    one vectorised call) and then applies each scenario's field overrides, which may be functions
+    of the drawn row (e.g. ``upn=lambda row: ...`` to mistype the UPN it was given).
+    """
 
     def __init__(self, rng: np.random.Generator, world: World, placements: pd.DataFrame, as_of: pd.Timestamp, routes: dict):
         self.rng, self.world, self.as_of, self.routes = rng, world, as_of, routes
@@ -42,21 +67,14 @@ class Planter:
         self.days = world.school_days
         self.asof_idx = int(np.searchsorted(self.days, np.datetime64(as_of, "D"), side="right") - 1)
         self.manifest: list[Planted] = []
-        self.pupils: dict[int, pd.DataFrame] = {}
-        self.upns = set(placements["upn"].astype(str))
+        self.scenarios: list[Scenario] = []
+        self.next_rid = int(placements["_rid"].max()) + 1 if len(placements) else 0
         self.used_providers: set[str] = set()
 
     # ---- building blocks -----------------------------------------------------------------------
     def day(self, frac: float) -> int:
         """The school day a fraction of the way from the start of the year to as_of."""
         return int(np.clip(round(frac * self.asof_idx), 6, max(6, self.asof_idx - 1)))
-
-    def pupil(self, year: int) -> pd.DataFrame:
-        while True:
-            one = make_pupils(self.rng, self.world, np.array([year]))
-            if one["upn"].iloc[0] not in self.upns:
-                self.upns.add(one["upn"].iloc[0])
-                return one
 
     def provider(self, ptype: str, stage: str | None = None, exclude_stage: str | None = None) -> pd.Series:
         prov = self.world.providers
@@ -70,50 +88,66 @@ class Planter:
     def add(self, route: str, ptype: str, *, year: int = 9, start: float = 0.4, length: int = 40, open_: bool = False,
             hours: float = 25.0, days: str = "Mon-Fri", provider: str | None = None, pupil_of: int | None = None,
             excluded_from: int | None = None, **fields) -> int:
-        """A scenario placement; returns its row id. ``start`` is a fraction of the school days before as_of."""
-        pupil = self.pupils[pupil_of] if pupil_of is not None else self.pupil(year)
-        s = self.day(start)
-        drawn_route = route if route in self.routes else "S19OTHER"
-        row = draw(self.rng, self.world, pupil, np.array([0]), np.array([drawn_route]), np.array([s]), self.as_of, self.routes,
-                   hours=np.array([hours]), days_text=np.array([days], dtype=object), types=np.array([ptype], dtype=object))
-        row["route"] = route
-        if provider is not None:
-            facts = self.world.providers.set_index("provider_id").loc[provider]
-            row["provider_id"], row["_type"], row["_registered"] = provider, facts["type"], facts["registered"] == "Y"
-        start_day = self.days[s]
-        row["start_date"] = pd.Timestamp(start_day)
-        if open_:
-            row["end_date"], row["destination"] = pd.NaT, None
-            row["planned_end_date"] = self.as_of + pd.Timedelta(weeks=8)
-            row["review_date"] = self.as_of + pd.Timedelta(days=14)
-        else:
-            end = pd.Timestamp(self.days[min(s + length - 1, self.asof_idx - 1)])
-            row["end_date"] = row["planned_end_date"] = end
-            row["review_date"] = min(pd.Timestamp(start_day) + pd.Timedelta(days=42), end)
-            row["destination"] = DESTINATIONS.get(route, ["Returned to home school"])[0]
-        if not bool(row["_registered"].iloc[0]):  # unregistered: short-term, at most 12 weeks (REG-006)
-            cap = pd.Timestamp(start_day) + pd.Timedelta(days=83)
-            row["planned_end_date"] = min(pd.Timestamp(row["planned_end_date"].iloc[0]), cap)
-            if not open_:
-                row["end_date"] = row["planned_end_date"]
-        row["exclusion_start_date"] = pd.Timestamp(self.days[s - excluded_from + 1]) if excluded_from else pd.NaT
-        for name, value in fields.items():
-            row[name] = value
-        return self._append(row, pupil)
-
-    def _append(self, row: pd.DataFrame, pupil: pd.DataFrame) -> int:
-        rid = int(self.p["_rid"].max()) + 1
-        row = row.assign(_rid=rid, _pupil=-1, _att=row.get("_att", True))
-        self.pupils[rid] = pupil
-        self.p = pd.concat([self.p, row[self.p.columns]], ignore_index=True)
+        """Note a scenario placement; returns its row id. ``start`` is a fraction of the school days before as_of."""
+        rid = self.next_rid
+        self.next_rid += 1
+        self.scenarios.append(Scenario(rid, route, ptype, year, self.day(start), length, open_, hours, days, provider, pupil_of,
+                                       excluded_from, fields))
         return rid
 
-    def set(self, rid: int, **fields) -> None:
-        idx = self.p.index[self.p["_rid"] == rid]
-        for name, value in fields.items():
-            self.p.loc[idx, name] = value
+    def materialise(self) -> None:
+        """Draw every noted scenario (one batch), set its dates, then apply its overrides."""
+        if not self.scenarios:
+            return
+        sc = self.scenarios
+        fresh = [x for x in sc if x.pupil_of is None]
+        pupils = self._new_pupils(np.array([x.year for x in fresh]))
+        row_of = {x.rid: i for i, x in enumerate(fresh)}
+        who = np.array([row_of[x.pupil_of if x.pupil_of is not None else x.rid] for x in sc])
+        drawn = draw(self.rng, self.world, pupils, who, np.array([x.route if x.route in self.routes else "S19OTHER" for x in sc]),
+                     np.array([x.start for x in sc]), self.as_of, self.routes, hours=np.array([x.hours for x in sc]),
+                     days_text=np.array([x.days for x in sc], dtype=object), types=np.array([x.ptype for x in sc], dtype=object))
+        facts = self.world.providers.set_index("provider_id")
+        records = drawn.to_dict("records")
+        for rec, x in zip(records, sc):
+            rec.update(route=x.route, _rid=x.rid, _pupil=-1, _att=True)
+            if x.provider is not None:
+                rec.update(provider_id=x.provider, _type=facts.at[x.provider, "type"], _registered=facts.at[x.provider, "registered"] == "Y")
+            self._dates(rec, x)
+            for name, value in x.fields.items():
+                rec[name] = value(rec) if callable(value) else value
+        self.p = pd.concat([self.p, pd.DataFrame(records)[self.p.columns]], ignore_index=True)
+        self.scenarios = []
+
+    def _dates(self, rec: dict, x: Scenario) -> None:
+        start = pd.Timestamp(self.days[x.start])
+        rec["start_date"] = start
+        if x.open_:
+            rec.update(end_date=pd.NaT, destination=None, planned_end_date=self.as_of + pd.Timedelta(weeks=8),
+                       review_date=self.as_of + pd.Timedelta(days=14))
+        else:
+            end = pd.Timestamp(self.days[min(x.start + x.length - 1, self.asof_idx - 1)])
+            rec.update(end_date=end, planned_end_date=end, review_date=min(start + pd.Timedelta(days=42), end),
+                       destination=DESTINATIONS.get(x.route, ["Returned to home school"])[0])
+        if not bool(rec["_registered"]):  # unregistered: short-term, at most 12 weeks (REG-006)
+            rec["planned_end_date"] = min(rec["planned_end_date"], start + pd.Timedelta(days=83))
+            if not x.open_:
+                rec["end_date"] = rec["planned_end_date"]
+        rec["exclusion_start_date"] = pd.Timestamp(self.days[x.start - x.excluded_from + 1]) if x.excluded_from else pd.NaT
+
+    def _new_pupils(self, years: np.ndarray) -> pd.DataFrame:
+        """Pupils for the scenarios, none sharing a UPN with the background."""
+        taken = set(self.p["upn"].astype(str))
+        pupils = make_pupils(self.rng, self.world, years)
+        clash = pupils["upn"].isin(list(taken)).to_numpy()
+        while clash.any():
+            again = make_pupils(self.rng, self.world, years[clash])
+            pupils.loc[clash, "upn"] = again["upn"].to_numpy()
+            clash = pupils["upn"].isin(list(taken)).to_numpy() | pupils["upn"].duplicated().to_numpy()
+        return pupils
 
     def get(self, rid: int, name: str):
+        """A materialised scenario's value."""
         return self.p.loc[self.p["_rid"] == rid, name].iloc[0]
 
     def note(self, rule_id: str, note: str, *, rid: int | None = None, provider_id: str | None = None, sheet: str = "Placements",
@@ -133,39 +167,26 @@ class Planter:
 
 def plant_placements(pl: Planter) -> None:
     """Pupil, placement, funding, registration, Section 19 and consultation problems (PUP, PLC, FND, REG, S19, CON)."""
-    r = pl.add("ASSESS", "PRU", start=0.15, length=45)
-    upn = pl.get(r, "upn")
-    wrong = next(c for c in "ABCDEFGHJKLMNPQRTUVWXYZ" if c != upn[0])
-    pl.set(r, upn=wrong + upn[1:])
+    r = pl.add("ASSESS", "PRU", start=0.15, length=45, upn=lambda row: _wrong_letter(row["upn"]))
     pl.note("PUP-001", "UPN typed with the wrong check letter", rid=r, column="UPN")
-    r = pl.add("HEALTH", "Online/tuition", start=0.25, length=30, hours=6.0, days="Tue,Thu")
-    upn = pl.get(r, "upn")
-    pl.set(r, upn=upn[:6] + upn[7:])
+    r = pl.add("HEALTH", "Online/tuition", start=0.25, length=30, hours=6.0, days="Tue,Thu", upn=lambda row: row["upn"][:6] + row["upn"][7:])
     pl.note("PUP-001", "UPN with a digit missing (12 characters)", rid=r, column="UPN")
     if "INTERIM" in pl.routes:
-        from apxl.core.pupils import upn_check_letters
-
-        r = pl.add("INTERIM", "PRU", start=0.8, open_=True, home_school_urn=None, home_school_name=None)
-        body = pl.get(r, "upn")[1:12] + "T"
-        pl.set(r, upn=str(upn_check_letters(pd.Series(["A" + body])).iloc[0]) + body)
+        r = pl.add("INTERIM", "PRU", start=0.8, open_=True, home_school_urn=None, home_school_name=None, upn=lambda row: _temporary(row["upn"]))
         pl.note("PUP-002", "New arrival with a temporary UPN (ends in a letter)", rid=r, column="UPN")
     r = pl.add("S19OTHER", "FE college", year=12, start=0.1, length=60, hours=12.0, days="Mon,Tue,Wed", registration="Off-site")
     pl.note("PUP-003", "Year 12 student (compulsory school age ended June 2024) placed in September", rid=r, column="Date of birth")
-    r = pl.add("ASSESS", "PRU", year=9, start=0.3, length=40)
-    pl.set(r, year_group=7)
+    r = pl.add("ASSESS", "PRU", year=9, start=0.3, length=40, year_group=7)
     pl.note("PUP-004", "Year 9 pupil recorded as Year 7", rid=r, column="Year group")
     first = pl.add("ASSESS", "PRU", year=8, start=0.1, length=30)
-    second = pl.add("HEALTH", "Hospital school", pupil_of=first, start=0.55, length=30, hours=15.0, days="Mon,Tue,Wed")
-    dob = pd.Timestamp(pl.get(second, "date_of_birth"))
-    typo = dob.replace(day=dob.day + 10) if dob.day <= 18 else dob.replace(day=dob.day - 10)
-    pl.set(second, date_of_birth=typo)
+    second = pl.add("HEALTH", "Hospital school", pupil_of=first, start=0.55, length=30, hours=15.0, days="Mon,Tue,Wed",
+                    date_of_birth=lambda row: _mistyped_day(row["date_of_birth"]))
     pl.note("PUP-005", "Second placement of a pupil with the date of birth mistyped", rid=second, column="Date of birth")
 
-    r = pl.add("SUSPENSION", "PRU", start=0.35, length=30, _att=False)
-    pl.set(r, end_date=pl.get(r, "end_date") - pd.DateOffset(years=1), planned_end_date=pl.get(r, "planned_end_date"))
+    r = pl.add("SUSPENSION", "PRU", start=0.35, length=30, _att=False, end_date=lambda row: row["end_date"] - pd.DateOffset(years=1))
     pl.note("PLC-001", "End date typed in the wrong year (before the start)", rid=r, column="End date")
-    r = pl.add("VOCATIONAL", "Unregistered", year=10, start=0.45, length=40, hours=6.0, days="Wed")
-    pl.set(r, provider_id=f"P{len(pl.world.providers) + 17:03d}")
+    r = pl.add("VOCATIONAL", "Unregistered", year=10, start=0.45, length=40, hours=6.0, days="Wed",
+               provider_id=f"P{len(pl.world.providers) + 17:03d}")
     pl.note("PLC-002", "Provider ID not in the directory", rid=r, column="Provider ID")
     r = pl.add("S19OTHER", "Independent school", start=0.7, open_=True, registration="Single", planned_end_date=pd.NaT)
     pl.note("PLC-003", "Open placement with no planned end date", rid=r, column="Planned end date")
@@ -187,6 +208,23 @@ def plant_placements(pl: Planter) -> None:
     pl.note("CON-001", "EHCP pupil placed without consulting the SEND officer", rid=r, column="SEND officer consulted (Y/N)")
     r = pl.add("ASSESS", "PRU", start=0.5, length=35, looked_after=True, virtual_school_consulted=None)
     pl.note("CON-002", "Looked-after pupil: virtual school consultation not recorded", rid=r, column="Virtual school consulted (Y/N)")
+
+
+def _wrong_letter(upn: str) -> str:
+    return next(c for c in "ABCDEFGHJKLMNPQRTUVWXYZ" if c != upn[0]) + upn[1:]
+
+
+def _temporary(upn: str) -> str:
+    """The UPN's first eleven digits with a letter for the last: a temporary UPN, with its right check letter."""
+    from apxl.core.pupils import upn_check_letters
+
+    body = upn[1:12] + "T"
+    return str(upn_check_letters(pd.Series(["A" + body])).iloc[0]) + body
+
+
+def _mistyped_day(dob: pd.Timestamp) -> pd.Timestamp:
+    """A date of birth with the day mistyped by ten: same month, so the same year group."""
+    return dob.replace(day=dob.day + 10) if dob.day <= 18 else dob.replace(day=dob.day - 10)
 
 
 def plant_funding(pl: Planter) -> None:
@@ -255,8 +293,8 @@ def plant_registration(pl: Planter) -> None:
                looked_after=True, virtual_school_consulted=True)
     pl.note("REG-005", "Looked-after pupil in full-time education with an unregistered tuition provider", provider_id=prov["provider_id"],
             sheet="Providers", column="Registered (Y/N)")
-    r = pl.add("VOCATIONAL", "Unregistered", year=10, start=0.2, length=120, hours=6.0, days="Thu")
-    pl.set(r, planned_end_date=pl.get(r, "start_date") + pd.Timedelta(weeks=26))
+    r = pl.add("VOCATIONAL", "Unregistered", year=10, start=0.2, length=120, hours=6.0, days="Thu",
+               planned_end_date=lambda row: row["start_date"] + pd.Timedelta(weeks=26))
     pl.note("REG-006", "Unregistered course planned for two terms (26 weeks)", rid=r, column="Planned end date")
     r = pl.add("ASSESS", "Unregistered", year=10, start=0.4, length=35, hours=15.0, days="Mon,Tue,Wed")
     pl.note("REG-007", "15 hours a week at an unregistered provider: more than half of a Key Stage 4 week", rid=r, column="Hours per week")

@@ -24,7 +24,7 @@ from apxl.io.template import DATE_FORMAT, SLOT, build_register_workbook, column_
 STREAMED = ("placements", "providers", "attendance")
 _CHUNK_ROWS = 50_000
 _EPOCH = np.datetime64("1899-12-30", "D")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # not allowed in XML
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # characters XML 1.0 does not allow
 
 
 def write_register(path: str | Path, data: dict[str, pd.DataFrame], *, profile: str | None = None) -> Path:
@@ -88,7 +88,9 @@ def _stream_tables(source: Path, target: Path, tables: dict[str, tuple[str, pd.D
             first = SLOT[table].first_col
             last_col = get_column_letter(first + len(formats) - 1)
             head = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="{get_column_letter(first)}1:{last_col}{max(len(frame), 1) + 1}"/>', head)
-            with zout.open(zipfile.ZipInfo(info.filename, date_time=info.date_time), "w", force_zip64=True) as fh:
+            part = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+            part.compress_type = zipfile.ZIP_DEFLATED
+            with zout.open(part, "w", force_zip64=True) as fh:
                 fh.write((head + "<sheetData>" + header_row).encode("utf-8"))
                 for chunk in _rows_xml(frame, table, styles):
                     fh.write(chunk.encode("utf-8"))

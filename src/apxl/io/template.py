@@ -387,6 +387,9 @@ def new_register(path: str | Path, profile: str | None = None, *, force: bool = 
             shutil.copyfile(macro, tmp)
         else:
             build_register_template(profile).save(tmp)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes the file private; a register is shared like any workbook
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
