@@ -108,3 +108,21 @@ def test_errors_are_short_sentences_in_the_cell(call, words):
     text = call()
     assert isinstance(text, str) and text.startswith("APXL.")
     assert words in text and "Traceback" not in text and "\n" not in text and len(text) < 300
+
+
+def test_calendar_range_with_closures_below():
+    # An INSET day on Friday 4 October 2024 is not a school day either.
+    with_closures = CALENDAR + [[None] * 6, ["Closures", None], ["Date", "Reason"], ["04/10/2024", "INSET"]]
+    assert f.SCHOOL_DAYS("01/10/2024", "31/10/2024", with_closures) == 18
+
+
+def test_noted_values_for_each_host():
+    from apxl.excel.results import NotedConverter
+
+    days = f.SCHOOL_DAYS("01/10/2024", "04/11/2024")
+    # Desktop Excel (COM) and older Office.js runtimes get the bare number or date.
+    assert NotedConverter.write_value(days, {}) == 25 and isinstance(NotedConverter.write_value(days, {}), int)
+    assert NotedConverter.write_value(f.DAY6("24/10/2024"), {"runtime": "1.3"}).isoformat() == "2024-10-31T00:00:00"
+    # Office.js 1.4+ shows the note beside the number, which stays a number.
+    shown = NotedConverter.write_value(days, {"runtime": "1.4"})
+    assert shown["basicValue"] == 25 and shown["numberFormat"].startswith('0 "school days')

@@ -141,7 +141,12 @@ def calendar_from_range(table: Any):
         if texts and all(t in closure_headers for t in texts) and "date" in {closure_headers[t] for t in texts}:
             split = i
             break
-    terms, closures = records(rows[:split]), records(rows[split:])
+    end = split
+    for i, row in enumerate(rows[1:split], start=1):
+        if all(scalar(c) is None for c in row):  # a blank row ends the terms (a caption may follow)
+            end = i
+            break
+    terms, closures = records(rows[:end]), records(rows[split:])
     register = register_from_records(terms=terms, closures=closures)
     problems = register.findings
     if len(problems):
