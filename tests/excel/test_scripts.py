@@ -102,3 +102,29 @@ def test_a_book_without_placements_is_one_sentence(client):
     payload["sheets"] = [sheet("Notes", [["nothing here"]])]
     response = client.post("/xlwings/custom-scripts-call/validate_register", json=payload)
     assert response.status_code == 422 and "Placements" in response.text and "Traceback" not in response.text
+
+
+def test_desktop_macros_run_the_same_bodies(licensed, monkeypatch):
+    """RunPython macros take the book from xw.Book.caller(); here a book built from the same payload stands in."""
+    from apxl.excel import runtime, scripts
+
+    runtime.server_api()  # registers xlwings' remote engine for xw.Book(json=...)
+    book = xw.Book(json=book_payload([placement(**{"UPN": "A801200005001"})]))
+    monkeypatch.setattr(xw.Book, "caller", staticmethod(lambda: book))
+    scripts.validate_register_macro()
+    added = [a["args"][1] for a in book.json()["actions"] if a["func"] == "addSheet"]
+    assert added == ["Findings"]
+
+
+def test_macro_outside_excel_is_one_sentence(monkeypatch):
+    import pytest
+
+    from apxl.errors import ApxlError
+    from apxl.excel import scripts
+
+    def no_caller():
+        raise RuntimeError("not called from Excel")
+
+    monkeypatch.setattr(xw.Book, "caller", staticmethod(no_caller))
+    with pytest.raises(ApxlError, match="button in the apxl register workbook"):
+        scripts.clear_apxl_output_macro()
