@@ -151,12 +151,14 @@ def schools_not_returned(expected: pd.DataFrame, returned_schools: Iterable[str]
     return grouped.reset_index(names="school_urn")[["school_urn", "school_name", "placements"]]
 
 
-def with_placements(register: Register, blocks: list[pd.DataFrame], attendance: list[pd.DataFrame] | None = None, *, stride: int = 10000) -> tuple[Register, list[int], list[int]]:
+def with_placements(register: Register, blocks: list[pd.DataFrame], attendance: list[pd.DataFrame] | None = None, *, stride: int = 10000,
+                    own_attendance: bool = True) -> tuple[Register, list[int], list[int]]:
     """The register with extra placement (and attendance) rows, as if appended, for checks across all schools.
 
     Block k's rows are renumbered ``offset_k + its own row`` so rule findings can be traced back to
     the return they came from; returns the combined register and each block's placement and
-    attendance offsets. The LA's own rows keep their numbers.
+    attendance offsets. The LA's own rows keep their numbers; ``own_attendance=False`` leaves the
+    LA's own sessions out (checks of the returns' codes against placements do not need them).
     """
     tables = dict(register.tables)
     offsets: list[int] = []
@@ -172,7 +174,7 @@ def with_placements(register: Register, blocks: list[pd.DataFrame], attendance: 
     att_offsets: list[int] = []
     if attendance:
         current = register.table("attendance")
-        a_frames = [current.frame]
+        a_frames = [current.frame if own_attendance else current.frame.iloc[0:0]]
         a_base = int(current.frame.index.max()) + 1 if len(current.frame) else 2
         for k, block in enumerate(attendance):
             offset = a_base + k * stride

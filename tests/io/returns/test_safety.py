@@ -183,19 +183,27 @@ def test_a_missing_file():
     assert caught.value.reason == "missing"
 
 
-def test_openpyxl_reads_returns_with_defusedxml():
-    """The workbook reader behind read_return parses XML through defusedxml (the safety scan is not the only guard)."""
-    import defusedxml.ElementTree
-    from openpyxl.xml import functions
+@pytest.mark.parametrize("part", ["xl/sharedStrings.xml", "xl/styles.xml", "xl/worksheets/sheet1.xml"])
+def test_a_dtd_after_comments_and_instructions_is_still_found(tmp_path, part):
+    """The prolog check reads up to the root element however long the prolog is."""
+    base = _with(_workbook(), {"xl/sharedStrings.xml": b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"/>'})
+    padding = b"<!-- " + b"x" * 70_000 + b" -->\n<?pi data?>\n"
+    body = zipfile.ZipFile(io.BytesIO(base)).read(part)
+    bomb = b'<?xml version="1.0"?>\n' + padding + b'<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">]>' + body
+    assert _refusal(tmp_path, _with(base, replace={part: bomb})) == "xml-attack"
 
-    assert openpyxl.DEFUSEDXML is True
-    assert functions.iterparse is defusedxml.ElementTree.iterparse
+
+def test_utf16_parts_are_checked_too(tmp_path):
+    base = _workbook()
+    xml = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE r [<!ENTITY a "a">]><Properties>&a;</Properties>'.encode("utf-16")
+    assert _refusal(tmp_path, _with(base, replace={"docProps/app.xml": xml})) == "xml-attack"
 
 
-def test_reading_refuses_to_run_without_defusedxml(monkeypatch):
-    from apxl.errors import ApxlError
-    from apxl.io.returns.read import read_return
+def test_the_cell_reader_never_sees_an_unchecked_file(monkeypatch):
+    from apxl.io.returns import read
 
-    monkeypatch.setattr(openpyxl, "DEFUSEDXML", False)
-    with pytest.raises(ApxlError, match="defusedxml"):
-        read_return(MONTH_DIR / "100005_eastfield.xlsx")
+    opened = []
+    monkeypatch.setattr(read, "read_grids", lambda *a, **k: opened.append(a))
+    with pytest.raises(UnsafeReturnError):
+        read.read_return(MONTH_DIR / "hostile_xml_entities.xlsx")
+    assert opened == []

@@ -8,14 +8,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 import pandas as pd
 
 from apxl.core.money import to_pence
 from apxl.core.parse import is_blank, parse_date_value
 from apxl.core.vocab import norm
 from apxl.errors import ApxlError
-from apxl.io.returns.read import _grid
+from apxl.io.returns.read import read_grids
 from apxl.io.returns.safety import DEFAULT_LIMITS, Limits, check_return_file
 
 _PROVIDER = {"providerid", "provider", "providerref", "providercode", "supplierid", "supplier"}
@@ -45,11 +44,8 @@ def read_invoices(path: str | Path, month: str, *, limits: Limits = DEFAULT_LIMI
         grid = [row for row in csv.reader(io.StringIO(text))]
     elif path.suffix.lower() == ".xlsx":
         check_return_file(path, limits)  # invoices arrive from outside too: same hostile-file checks
-        book = openpyxl.load_workbook(path, data_only=True, keep_links=False)
-        try:
-            grid = _grid(book.worksheets[0], limits)
-        finally:
-            book.close()
+        grids = read_grids(path, limits)
+        grid = next(iter(grids.values()), [])
     else:
         raise ApxlError(f"{path.name} is not a CSV or .xlsx invoices file.")
     return _lines(path.name, grid, month)

@@ -79,13 +79,9 @@ def _positions(raw_headers: list[str]) -> dict[str, int]:
     return pos
 
 
-def normalise(raw: RawTable, school_urn: str | None, month: str | None, providers: pd.DataFrame) -> tuple[RawTable, pd.DataFrame, set[int]]:
-    """Fill what a school cannot know and map what it wrote its own way, noting each change (RET-001, RET-002).
-
-    - a blank Placement ID gets a provisional one; a blank home school URN is the returning school's;
-    - a provider written by name ("Greenfield Farm") or as "P004 - Greenfield Farm" becomes its Provider ID.
-    Returns the mapped table, the notes and the rows given a provisional ID.
-    """
+def normalise(raw: RawTable, school_urn: str | None, month: str | None) -> tuple[RawTable, set[int]]:
+    """Fill what a school cannot know: a blank Placement ID gets a provisional one (RET-001 says which), a blank
+    home school URN is the returning school's. Returns the table and the rows given a provisional ID."""
     frame = raw.frame.copy()
     frame.columns = range(frame.shape[1])  # headers as written may repeat (merged header cells)
     heads, letters = list(raw.headers), list(raw.letters)
@@ -99,8 +95,8 @@ def normalise(raw: RawTable, school_urn: str | None, month: str | None, provider
             frame[pos[field_name]] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
         return pos[field_name]
 
-    notes = []
-    blank = lambda s: s.isna() | s.astype("str").str.strip().eq("")  # noqa: E731
+    blank = lambda s: pd.Series([v is None or (isinstance(v, str) and not v.strip()) or (isinstance(v, float) and v != v) for v in s],  # noqa: E731
+                                index=s.index, dtype=bool)
     pid = column("placement_id")
     missing_id = blank(frame[pid])
     provisional = set(int(r) for r in frame.index[missing_id])
@@ -110,57 +106,49 @@ def normalise(raw: RawTable, school_urn: str | None, month: str | None, provider
     if school_urn:
         urn = column("home_school_urn")
         frame.loc[blank(frame[urn]), urn] = school_urn
-    if "provider_id" in pos and len(providers):
-        notes.extend(_map_providers(frame, pos["provider_id"], raw.sheet, providers))
     out = RawTable(sheet=raw.sheet, header_row=raw.header_row, headers=heads, letters=letters, frame=frame.set_axis(heads, axis=1))
-    return out, _concat(notes), provisional
+    return out, provisional
 
 
 def _code(value: Any) -> str:
     return re.sub(r"\s+", "", str(value)).upper()
 
 
-def _map_providers(frame: pd.DataFrame, col: int, sheet: str, providers: pd.DataFrame) -> list[pd.DataFrame]:
+def map_providers(values: pd.Series, providers: pd.DataFrame) -> pd.Series:
+    """Provider IDs for values written as a directory name ("Greenfield Farm Skills") or "P004 - Greenfield Farm";
+    NA where the value is already an ID, blank or unknown. Each distinct value is looked up once."""
     directory = providers.dropna(subset=["provider_id"])
     ids = set(directory["provider_id"].map(_code))
     by_name = {norm(n): i for n, i in zip(directory["name"].astype("str"), directory["provider_id"]) if isinstance(n, str) and n.strip()}
 
     def resolve(value: Any) -> str | None:
         text = str(value).strip()
-        if _code(text) in ids:
-            return None  # already an ID
+        if not text or _code(text) in ids:
+            return None
         if norm(text) in by_name:
             return by_name[norm(text)]
         head = re.split(r"\s*[-–:|]\s*|\s+", text, maxsplit=1)[0]
         return head.upper() if _code(head) in ids else None
 
-    values = frame[col]
-    present = values.notna() & values.astype("str").str.strip().ne("")
-    mapping = {u: resolve(u) for u in values[present].astype("str").unique()}  # once per distinct value
-    mapped = values[present].astype("str").map(mapping)
-    hit = mapped.notna()
-    if not hit.any():
-        return []
-    rows = mapped.index[hit]
-    original = values[rows].to_numpy()
-    frame.loc[rows, col] = mapped[hit]
-    return [note("RET-002", sheet, rows.astype("int64"), HDR["provider_id"], mapped[hit].to_numpy(), original,
-                 [f"Provider '{v}' was read as Provider ID {i} from the LA's provider directory: choose the ID from the drop-down next time."
-                  for v, i in zip(original, mapped[hit])])]
+    present = values.notna()
+    text = values[present].astype("str")
+    mapping = {u: resolve(u) for u in text.unique()}
+    return text.map(mapping).reindex(values.index)
 
 
 def _canonical(raw: RawTable, offset: int) -> tuple[pd.DataFrame, dict[str, str]]:
     """The mapped columns under their contract headers, rows renumbered for the batch; and field -> column letter."""
     pos = _positions(raw.headers)
-    data = {HDR[f]: raw.frame.iloc[:, i].to_numpy(dtype=object) for f, i in pos.items()}
+    values = raw.frame.to_numpy(dtype=object)
+    data = {HDR[f]: values[:, i] for f, i in pos.items()}
     frame = pd.DataFrame(data, index=raw.frame.index.astype("int64") + offset, dtype=object)
     return frame, {f: raw.letters[i] for f, i in pos.items()}
 
 
-def _read_one(path: Path, register: Register, school: str | None, month: str | None, limits: Limits):
+def _read_one(path: Path, school: str | None, month: str | None, limits: Limits):
     rf = read_return(path, limits=limits, school=school, month=month)
-    raw, notes, provisional = normalise(rf.placements, rf.info.school_urn, rf.info.month, register.providers)
-    return rf, raw, notes, provisional
+    raw, provisional = normalise(rf.placements, rf.info.school_urn, rf.info.month)
+    return rf, raw, provisional
 
 
 def prepare_returns(paths: Iterable[str | Path], register: Register, *, school: str | None = None, month: str | None = None,
@@ -171,7 +159,7 @@ def prepare_returns(paths: Iterable[str | Path], register: Register, *, school: 
         if progress:
             progress(path)
         try:
-            loaded.append((path, *_read_one(path, register, school, month, limits)))
+            loaded.append((path, *_read_one(path, school, month, limits)))
         except UnsafeReturnError as exc:
             failures.append(Failure(path, exc.reason, str(exc)))
         except ApxlError as exc:
@@ -181,11 +169,12 @@ def prepare_returns(paths: Iterable[str | Path], register: Register, *, school: 
     if not loaded:
         return [], failures
     frames, letters = [], []
-    for k, (_, _, raw, _, _) in enumerate(loaded):
+    for k, (_, _, raw, _) in enumerate(loaded):
         frame, lett = _canonical(raw, (k + 1) * STRIDE)
         frames.append(frame)
         letters.append(lett)
     combined = pd.concat(frames)
+    provider_notes = _providers_by_name(combined, register.providers, [item[2].sheet for item in loaded])
     heads = list(combined.columns)
     table, found = parse_table("placements", RawTable(sheet="Placements", header_row=1, headers=heads, letters=[""] * len(heads), frame=combined))
     pl = table.frame
@@ -193,13 +182,14 @@ def prepare_returns(paths: Iterable[str | Path], register: Register, *, school: 
     matches = match_placements(register.placements, pl, group=pd.Series(block, index=pl.index))
     # A row the school left without an ID, found on the register by pupil, provider and start date, is that placement.
     by_pupil = (matches["matched_by"] == MATCH_BY_PUPIL).to_numpy()
-    prov = np.isin(pl.index.to_numpy(), [(k + 1) * STRIDE + r for k, item in enumerate(loaded) for r in item[4]])
+    prov = np.isin(pl.index.to_numpy(), [(k + 1) * STRIDE + r for k, item in enumerate(loaded) for r in item[3]])
     take = by_pupil & prov
     if take.any():
         pl.loc[take, "placement_id"] = register.placements.loc[matches.loc[take, "register_row"].astype("int64"), "placement_id"].to_numpy()
     diffs = field_differences(register.placements, pl, matches, COMPARED_FIELDS)
+    expected: dict[str | None, pd.DataFrame] = {}
     prepared = []
-    for k, (path, rf, raw, notes, provisional) in enumerate(loaded):
+    for k, (path, rf, raw, provisional) in enumerate(loaded):
         offset = (k + 1) * STRIDE
         mine = block == k
         rows = pl.index[mine]
@@ -212,9 +202,12 @@ def prepare_returns(paths: Iterable[str | Path], register: Register, *, school: 
         d["row"] = d["row"] - offset
         t = Table(name="placements", sheet=raw.sheet, frame=typed, headers=HDR, letters=letters[k], header_row=raw.header_row)
         urn, mon = rf.info.school_urn, rf.info.month
+        if mon not in expected:
+            expected[mon] = _expected_by_school(register, mon)
+        notes = provider_notes[k] if k in provider_notes else None
         prepared.append(Prepared(file=rf, school_urn=urn, month=mon, placements=t, attendance=rf.attendance,
                                  findings=_concat([notes, sub_f, rf.attendance_findings, _home_school(t, urn)]),
-                                 matches=m, differences=d.reset_index(drop=True), missing=_missing(register, m, urn, mon),
+                                 matches=m, differences=d.reset_index(drop=True), missing=_missing(expected[mon], m, urn),
                                  provisional=provisional))
     return prepared, failures
 
@@ -250,10 +243,41 @@ def _home_school(table: Table, school_urn: str | None) -> pd.DataFrame | None:
                                   "or leave the row for that school's return." for u in urns])
 
 
-def _missing(register: Register, matches: pd.DataFrame, school_urn: str | None, month: str | None) -> pd.DataFrame:
-    reg = register.placements
-    if not (school_urn and month):
-        return reg.iloc[0:0]
+def _expected_by_school(register: Register, month: str | None) -> dict[str, pd.DataFrame]:
+    """The register placements each school should return for the month (worked out once per batch)."""
+    if not month:
+        return {}
     start, end = month_bounds(month)
-    expected = reg[expected_in_returns(reg, start, end) & (reg["home_school_urn"] == school_urn)]
-    return expected[~expected.index.isin(matches["register_row"].dropna().astype("int64").tolist())]
+    reg = register.placements
+    expected = reg[expected_in_returns(reg, start, end)]
+    return {str(urn): group for urn, group in expected.groupby("home_school_urn", sort=False)}
+
+
+def _missing(expected: dict[str, pd.DataFrame], matches: pd.DataFrame, school_urn: str | None) -> pd.DataFrame:
+    mine = expected.get(str(school_urn)) if school_urn else None
+    if mine is None:
+        return pd.DataFrame(columns=["placement_id", "provider_id", "start_date"])
+    return mine[~mine.index.isin(matches["register_row"].dropna().astype("int64").tolist())]
+
+
+def _providers_by_name(combined: pd.DataFrame, providers: pd.DataFrame, sheets: list[str]) -> dict[int, pd.DataFrame]:
+    """Map providers written by name to their IDs across the whole batch, in place; RET-002 notes per return."""
+    head = HDR["provider_id"]
+    if head not in combined.columns or not len(providers):
+        return {}
+    mapped = map_providers(combined[head], providers)
+    hit = mapped.notna()
+    if not hit.any():
+        return {}
+    rows = combined.index[hit]
+    original = combined.loc[rows, head].to_numpy()
+    combined.loc[rows, head] = mapped[hit].to_numpy()
+    block = rows // STRIDE - 1
+    out = {}
+    for k in sorted(set(block)):
+        sel = block == k
+        r = rows[sel] - (k + 1) * STRIDE
+        out[int(k)] = note("RET-002", sheets[k], r.astype("int64"), HDR["provider_id"], mapped[hit].to_numpy()[sel], original[sel],
+                           [f"Provider '{v}' was read as Provider ID {i} from the LA's provider directory: choose the ID from the drop-down next time."
+                            for v, i in zip(original[sel], mapped[hit].to_numpy()[sel])])
+    return out

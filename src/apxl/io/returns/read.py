@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 import pandas as pd
+from python_calamine import CalamineWorkbook
 
 from apxl.core.findings import RULE_OUTPUT_COLUMNS
 from apxl.core.parse import is_blank, parse_table
@@ -48,19 +48,15 @@ class ReturnFile:
 
 
 def read_return(path: str | Path, *, limits: Limits = DEFAULT_LIMITS, school: str | None = None, month: str | None = None) -> ReturnFile:
-    """Check the file (refusing anything unsafe), then read it with openpyxl under defusedxml."""
+    """Check the file (refusing anything unsafe), then read its cells.
+
+    Only a file whose every XML part has passed defusedxml (no DTD, so no entities or external
+    references anywhere: apxl.io.returns.safety) reaches the cell reader, python-calamine, whose XML
+    reader expands no entities of its own.
+    """
     path = Path(path)
     inspection = check_return_file(path, limits)
-    if not openpyxl.DEFUSEDXML:  # OPENPYXL_DEFUSEDXML=False in the environment would switch it off
-        raise ApxlError("Returns are only read with defusedxml protection, and it is switched off (OPENPYXL_DEFUSEDXML).")
-    try:
-        book = openpyxl.load_workbook(path, data_only=True, keep_links=False, keep_vba=False, rich_text=False)
-    except Exception as exc:  # openpyxl raises many types on damaged parts
-        raise UnsafeReturnError("corrupt", f"{path.name} was refused: it cannot be read as a workbook ({type(exc).__name__}); save it again as .xlsx and resend.") from None
-    try:
-        grids = {ws.title: _grid(ws, limits) for ws in book.worksheets}
-    finally:
-        book.close()
+    grids = read_grids(path, limits)
     info = _info(grids)
     if school:
         info.school_urn = str(school).strip()
@@ -73,35 +69,43 @@ def read_return(path: str | Path, *, limits: Limits = DEFAULT_LIMITS, school: st
     return ReturnFile(path=path, inspection=inspection, info=info, placements=placements, attendance=attendance, attendance_findings=attendance_findings)
 
 
-def _grid(ws, limits: Limits) -> list[list[Any]]:
-    """Cell values from row 1, column A; merged cells carry their value into every cell they cover."""
-    values: dict[tuple[int, int], Any] = {}
-    for (r, c), cell in ws._cells.items():  # sparse: a stray formatted cell far down costs nothing
-        v = cell.value
-        if isinstance(v, str):
-            v = v.replace("\xa0", " ")
-            if not v.strip():
-                continue
-        if v is None:
+def read_grids(path: Path, limits: Limits = DEFAULT_LIMITS) -> dict[str, list[list[Any]]]:
+    """Every sheet's cells from A1 (a checked file only); merged cells carry their value into every cell they cover."""
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+        return {name: _grid(book.get_sheet_by_name(name), limits) for name in book.sheet_names}
+    except UnsafeReturnError:
+        raise
+    except Exception as exc:  # calamine raises several types on damaged parts
+        raise UnsafeReturnError("corrupt", f"{path.name} was refused: it cannot be read as a workbook ({type(exc).__name__}); save it again as .xlsx and resend.") from None
+
+
+def _grid(sheet, limits: Limits) -> list[list[Any]]:
+    if sheet.height > limits.max_rows or sheet.width > limits.max_cols:
+        raise UnsafeReturnError("too-many-rows", f"The sheet '{sheet.name}' has data beyond row {limits.max_rows} or column {limits.max_cols}: send only the return's rows.")
+    rows = sheet.to_python(skip_empty_area=False)
+    grid = [[_clean(v) for v in row] for row in rows]
+    for (r0, c0), (r1, c1) in sheet.merged_cell_ranges:
+        if r0 >= len(grid) or c0 >= len(grid[r0]):
             continue
-        if r > limits.max_rows or c > limits.max_cols:
-            raise UnsafeReturnError("too-many-rows", f"The sheet '{ws.title}' has data beyond row {limits.max_rows} or column {limits.max_cols}: send only the return's rows.")
-        values[(r, c)] = v
-    for rng in ws.merged_cells.ranges:
-        top = values.get((rng.min_row, rng.min_col))
-        if top is None or (rng.max_row - rng.min_row + 1) * (rng.max_col - rng.min_col + 1) > _MAX_MERGED_FILL:
+        top = grid[r0][c0]
+        if top is None or (r1 - r0 + 1) * (c1 - c0 + 1) > _MAX_MERGED_FILL:
             continue
-        for r in range(rng.min_row, min(rng.max_row, limits.max_rows) + 1):
-            for c in range(rng.min_col, min(rng.max_col, limits.max_cols) + 1):
-                values.setdefault((r, c), top)
-    if not values:
-        return []
-    height = max(r for r, _ in values)
-    width = max(c for _, c in values)
-    grid = [[None] * width for _ in range(height)]
-    for (r, c), v in values.items():
-        grid[r - 1][c - 1] = v
+        for r in range(r0, min(r1, len(grid) - 1) + 1):
+            row = grid[r]
+            for c in range(c0, min(c1, len(row) - 1) + 1):
+                if row[c] is None:
+                    row[c] = top
+    while grid and all(v is None for v in grid[-1]):
+        grid.pop()
     return grid
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.replace("\xa0", " ")
+        return value if value.strip() else None
+    return value
 
 
 def _info(grids: dict[str, list[list[Any]]]) -> ReturnInfo:

@@ -240,7 +240,8 @@ def _across_schools(prepared: list[Prepared], rows: list[pd.DataFrame], register
     """REG-005 and the attendance rules over the register plus every school's new placements and attendance, together."""
     blocks = [p.placements.frame.loc[st.index[st["status"] == ACCEPTED]] for p, st in zip(prepared, rows)]
     att = [p.attendance.frame if p.attendance is not None else register.attendance.iloc[0:0] for p in prepared]
-    merged, _, att_offsets = with_placements(register, blocks, att, stride=STRIDE)
+    # The LA's own sessions are `apxl validate`'s business; ATT-003..005 judge each returned code against the placements alone.
+    merged, _, att_offsets = with_placements(register, blocks, att, stride=STRIDE, own_attendance=False)
     found = check_register(merged, policy, as_of, only=ATTENDANCE_RULES + REGISTRATION_RULES).frame
     alone = check_register(register, policy, as_of, only=REGISTRATION_RULES).frame
     reg = found[found["rule_id"].isin(REGISTRATION_RULES)].copy()

@@ -6,7 +6,6 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 import defusedxml
 import defusedxml.ElementTree as SafeET
@@ -84,7 +83,6 @@ _XML_PART = re.compile(r"\.(xml|rels)$", re.I)
 _SHEET_PART = re.compile(r"^xl/worksheets/sheet\d+\.xml$", re.I)
 # The only external relationship a plain workbook needs: a hyperlink in a cell.
 _HYPERLINK_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink"
-_ROW_TAG, _CELL_TAG = "row", "c"
 
 
 def _refuse(path: Path, reason: str, what: str, fix: str) -> UnsafeReturnError:
@@ -168,73 +166,104 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^\w./\[\]-]", "?", name)[:80]
 
 
-class _Capped:
-    """A read-only stream that refuses to give more than ``cap`` bytes (declared sizes can lie)."""
+def _read_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, on_exceed) -> bytes:
+    """The part's bytes, decompressed in chunks and never beyond its declared size (declared sizes can lie)."""
+    parts, seen = [], 0
+    with zf.open(info) as fh:
+        while chunk := fh.read(1 << 16):
+            seen += len(chunk)
+            if seen > info.file_size:
+                raise on_exceed()
+            parts.append(chunk)
+    return b"".join(parts)
 
-    def __init__(self, raw: IO[bytes], cap: int, on_exceed):
-        self.raw, self.cap, self.seen, self.on_exceed = raw, cap, 0, on_exceed
 
-    def read(self, n: int = -1) -> bytes:
-        chunk = self.raw.read(65536 if n is None or n < 0 else min(n, 65536))
-        self.seen += len(chunk)
-        if self.seen > self.cap:
-            raise self.on_exceed()
-        return chunk
+class _RootSeen(Exception):
+    """Raised by the prolog check once the root element starts: no DTD can follow it."""
+
+
+class _RootTarget:
+    def start(self, tag, attrib):
+        raise _RootSeen
+
+    def end(self, tag):
+        pass
+
+    def data(self, data):
+        pass
+
+    def close(self):
+        return None
+
+
+def _check_prolog(data: bytes) -> None:
+    """Feed the part to a defusedxml parser up to its root element.
+
+    A document type declaration (the only place entities, external references and "billion laughs"
+    can be declared) may appear only before the root element, so once the root starts with no DTD
+    the rest of the part cannot hold one: reading it in full with defusedxml would add nothing but time.
+    """
+    parser = SafeET.XMLParser(target=_RootTarget(), forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    try:
+        for i in range(0, len(data), 1 << 14):
+            parser.feed(data[i:i + (1 << 14)])
+    except _RootSeen:
+        return
+
+
+_ROW = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*?\bref=\"[A-Za-z]{1,3}[0-9]+:([A-Za-z]{1,3})[0-9]+")
+_FULL_PARSE = re.compile(r"^(\[Content_Types\]\.xml|.*\.rels|xl/workbook\.xml)$", re.I)
 
 
 def _check_xml(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: Limits, total: int) -> Inspection:
-    """Parse every XML part with defusedxml (no DTDs, entities or external references), counting sheet rows and columns."""
+    """Every part decompressed under its declared size; every XML part through defusedxml (no DTDs, entities or
+    external references); the package's structure parts read in full; sheet rows and columns counted."""
     inspection = Inspection(parts=[i.filename for i in infos], total_uncompressed=total)
     bomb = lambda: _refuse(path, "zip-bomb", "expands to more than its declared size (a 'zip bomb')", "send the ordinary workbook.")  # noqa: E731
+    attack = lambda: _refuse(path, "xml-attack", "contains XML document type declarations or entities (a known attack on XML readers)", _RESAVE)  # noqa: E731
     for info in infos:
         name = info.filename
-        if name.lower().endswith(".vml"):
-            # Legacy VML (comment boxes) is not well-formed XML; it must still carry no DTD.
-            with zf.open(info) as fh:
-                data = _Capped(fh, min(info.file_size, limits.max_entry_uncompressed), bomb).read(limits.max_entry_uncompressed)
-            if b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in data.upper():
-                raise _refuse(path, "xml-attack", "contains XML document type declarations (a known attack on XML readers)", _RESAVE)
-            continue
-        if not _XML_PART.search(name):
-            with zf.open(info) as fh:  # binary parts are still decompressed under the cap, so a lying size is caught
-                stream = _Capped(fh, info.file_size, bomb)
-                while stream.read(65536):
-                    pass
-            continue
-        rows = cols = 0
-        is_sheet = bool(_SHEET_PART.match(name))
         try:
-            with zf.open(info) as fh:
-                stream = _Capped(fh, info.file_size, bomb)
-                for event, elem in SafeET.iterparse(stream, events=("start", "end"), forbid_dtd=True, forbid_entities=True, forbid_external=True):
-                    if event == "start":
-                        if name == "[Content_Types].xml" and _MACRO_CONTENT.search(elem.get("ContentType", "")):
-                            raise _refuse(path, "macro", "declares macro or embedded content (a macro-enabled workbook renamed .xlsx)",
-                                          "returns must be plain .xlsx: " + _RESAVE)
-                        if name.endswith(".rels") and elem.get("TargetMode", "").lower() == "external" and elem.get("Type") != _HYPERLINK_REL:
-                            raise _refuse(path, "external-link", "links to an external file or web resource",
-                                          "remove the links (Data > Edit Links > Break Link) and send it again.")
-                        if is_sheet:
-                            tag = elem.tag.rsplit("}", 1)[-1]
-                            if tag == _ROW_TAG:
-                                rows += 1
-                                if rows > limits.max_rows:
-                                    raise _refuse(path, "too-many-rows", f"has more than {limits.max_rows} rows on one sheet", "send only the return's rows.")
-                            elif tag == _CELL_TAG:
-                                cols = max(cols, _column_number(elem.get("r")))
-                                if cols > limits.max_cols:
-                                    raise _refuse(path, "too-many-columns", f"has more than {limits.max_cols} columns on one sheet", "send only the return's columns.")
-                    else:
-                        elem.clear()  # keep memory flat on big sheets
-        except (defusedxml.DTDForbidden, defusedxml.EntitiesForbidden, defusedxml.ExternalReferenceForbidden):
-            raise _refuse(path, "xml-attack", "contains XML document type declarations or entities (a known attack on XML readers)", _RESAVE) from None
-        except SafeET.ParseError:
-            raise _refuse(path, "corrupt", f"has a damaged part ({_safe_name(name)})", _RESAVE) from None
+            data = _read_part(zf, info, bomb)
         except zipfile.BadZipFile:
             raise _refuse(path, "corrupt", f"has a damaged part ({_safe_name(name)}) that fails its checksum", _RESAVE) from None
-        if is_sheet:
+        if name.lower().endswith(".vml"):
+            # Legacy VML (comment boxes) is not well-formed XML; it must still carry no DTD.
+            if b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in data.upper():
+                raise attack()
+            continue
+        if not _XML_PART.search(name):
+            continue
+        try:
+            if _FULL_PARSE.match(name):
+                _check_structure(path, name, SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True))
+            else:
+                _check_prolog(data)
+        except (defusedxml.DTDForbidden, defusedxml.EntitiesForbidden, defusedxml.ExternalReferenceForbidden):
+            raise attack() from None
+        except SafeET.ParseError:
+            raise _refuse(path, "corrupt", f"has a damaged part ({_safe_name(name)})", _RESAVE) from None
+        if _SHEET_PART.match(name):
+            rows = len(_ROW.findall(data))
+            if rows > limits.max_rows:
+                raise _refuse(path, "too-many-rows", f"has more than {limits.max_rows} rows on one sheet", "send only the return's rows.")
+            # The declared used range; the cell reader checks the width it really finds as well (read.read_grids).
+            found = _DIMENSION.search(data[:4096])
+            cols = _column_number(found.group(1).decode()) if found else 0
+            if cols > limits.max_cols:
+                raise _refuse(path, "too-many-columns", f"has more than {limits.max_cols} columns on one sheet", "send only the return's columns.")
             inspection.sheets[name] = (rows, cols)
     return inspection
+
+
+def _check_structure(path: Path, name: str, root) -> None:
+    """Content types and relationships: no macro or embedded content, no external target but a cell hyperlink."""
+    for elem in root.iter():
+        if name == "[Content_Types].xml" and _MACRO_CONTENT.search(elem.get("ContentType", "")):
+            raise _refuse(path, "macro", "declares macro or embedded content (a macro-enabled workbook renamed .xlsx)", "returns must be plain .xlsx: " + _RESAVE)
+        if name.endswith(".rels") and elem.get("TargetMode", "").lower() == "external" and elem.get("Type") != _HYPERLINK_REL:
+            raise _refuse(path, "external-link", "links to an external file or web resource", "remove the links (Data > Edit Links > Break Link) and send it again.")
 
 
 def _column_number(ref: str | None) -> int:
