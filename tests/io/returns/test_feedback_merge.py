@@ -192,3 +192,40 @@ def test_register_is_untouched_by_a_refused_return(work):
         run_ingest(work / "bad.xlsx", work / "register.xlsx", received=date(2025, 4, 2))
     after = {p.name: p.read_bytes() for p in work.iterdir() if p.name != "bad.xlsx"}
     assert after == before  # no merged register, no feedback, register bytes unchanged
+
+
+def test_merge_leaves_every_other_part_byte_for_byte(ingested, work):
+    source = work / "register.xlsx"
+    target, _ = merge_into_register(source, _additions(ingested))
+    with zipfile.ZipFile(source) as a, zipfile.ZipFile(target) as b:
+        before = {n: a.read(n) for n in a.namelist()}
+        after = {n: b.read(n) for n in b.namelist()}
+    changed = sorted(n for n in before if before[n] != after.get(n))
+    assert set(after) == set(before)
+    assert changed == ["xl/styles.xml", "xl/tables/table1.xml", "xl/worksheets/sheet1.xml"]
+
+
+def test_merge_into_the_apxl_register_layout(ingested, tmp_path):
+    """The register `apxl new`/the demo write: an Excel table with pre-formatted spare rows and drop-downs."""
+    from apxl.io.reader import read_register
+    from apxl.io.register_writer import write_register
+
+    la = read_register(REGISTER)
+    path = write_register(tmp_path / "reg.xlsx", {"placements": la.placements.reset_index(drop=True), "providers": la.providers.reset_index(drop=True)})
+    target, added = merge_into_register(path, _additions(ingested))
+    back = read_register(target)
+    assert list(back.placements["placement_id"])[-4:] == list(added["placement_id"])
+    new = back.placements.iloc[-1]
+    assert new["start_date"] == pd_ts("2025-03-05") and new["rate"] == 35 and new["surname"] == INJECTED[0]
+    assert back.findings[back.findings["rule_id"].str.startswith("STR")].empty
+    ws = openpyxl.load_workbook(target)["Placements"]
+    start_col = [c.value for c in ws[1]].index("Start date") + 1
+    assert ws.cell(14, 1).value == "RET-100005-2025-03-R2" and ws.cell(15, 1).value is None
+    assert ws.cell(14, start_col).number_format.lower() == "dd/mm/yyyy"
+    _no_formulas_in_placements(target)
+
+
+def pd_ts(text):
+    import pandas as pd
+
+    return pd.Timestamp(text)
