@@ -197,13 +197,18 @@ def test_apxl_new_cli_bad_requests_are_one_sentence(tmp_path, args, message):
     assert not list(tmp_path.glob("*.xlsx"))
 
 
-def test_apxl_new_xlsm_uses_the_macro_enabled_template(tmp_path):
-    if not template_path(macro=True).is_file():
+@pytest.mark.parametrize("profile", [None, "solihull"])
+def test_apxl_new_xlsm_uses_the_macro_enabled_template(tmp_path, profile):
+    shipped = template_path(macro=True)
+    if not shipped.is_file():
         pytest.skip("workbooks/apxl-register.xlsm is not built yet")
-    target = new_register(tmp_path / "register.xlsm")
-    with zipfile.ZipFile(target) as z:
-        assert "xl/vbaProject.bin" in z.namelist()
-    assert read_register(target).findings.empty
+    target = new_register(tmp_path / "register.xlsm", profile=profile)
+    with zipfile.ZipFile(target) as z, zipfile.ZipFile(shipped) as original:
+        assert z.read("xl/vbaProject.bin") == original.read("xl/vbaProject.bin")
+    register = read_register(target)
+    assert register.findings.empty
+    assert register.setting("Profile") == profile
+    assert len(register.rules) == (len(load_profile_data(profile)["routes"]) if profile else 0)
 
 
 def soffice() -> str | None:

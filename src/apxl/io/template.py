@@ -354,8 +354,8 @@ def template_path(macro: bool = False) -> Path:
 def new_register(path: str | Path, profile: str | None = None, *, force: bool = False) -> Path:
     """Write a blank register to ``path`` (never over an existing file unless ``force``).
 
-    ``.xlsm`` copies the macro-enabled template from workbooks/ (the Excel add-in's buttons live in it);
-    its Settings and Rules stay as shipped, so choose the profile on its Settings sheet.
+    ``.xlsm`` copies the macro-enabled template from workbooks/ (its VBA and buttons kept byte for byte);
+    with a profile its Settings and Rules sheets are replaced, package-level, by the profile's.
     """
     import os
     import shutil
@@ -383,8 +383,11 @@ def new_register(path: str | Path, profile: str | None = None, *, force: bool = 
             if not macro.is_file():
                 raise ApxlError("The macro-enabled register template is not installed: write an .xlsx register instead.")
             if profile:
-                raise ApxlError("--profile fills an .xlsx register; for .xlsm, choose the profile on the Settings sheet after creating it.")
-            shutil.copyfile(macro, tmp)
+                from apxl.io.package import replace_sheets
+
+                replace_sheets(macro, build_register_template(profile), ["Rules", "Settings"], tmp)
+            else:
+                shutil.copyfile(macro, tmp)
         else:
             build_register_template(profile).save(tmp)
         mask = os.umask(0)
