@@ -91,8 +91,7 @@ def validate(
     Example: [bold]apxl validate register.xlsx --as-of 2025-01-31 -o checked.xlsx[/]
     Example: [bold]apxl validate register.xlsx --attendance sessions.parquet --format csv[/]
     """
-    from apxl.core.check import check_register
-    from apxl.io.profiles import policy_for
+    from apxl.io.profiles import check_with_policy
     from apxl.io.reader import read_register
 
     try:
@@ -104,13 +103,8 @@ def validate(
 
             with err.status("Reading the attendance file..."):
                 use_attendance_file(register, attendance)
-        policy, policy_findings = policy_for(register, profile)  # includes the national attendance code sets
-        if len(policy_findings):
-            import pandas as pd
-
-            register.findings = pd.concat([register.findings, policy_findings], ignore_index=True)
         with err.status("Checking rules...") as status:
-            report = check_register(register, policy, when or register.as_of or date.today(), progress=lambda rid: status.update(f"Checking {rid}..."))
+            _, report = check_with_policy(register, when or register.as_of or date.today(), profile, progress=lambda rid: status.update(f"Checking {rid}..."))
         print_report(report, fmt)
         if output or in_place:
             from apxl.io.writer import write_findings

@@ -32,8 +32,7 @@ def run_demo(out_dir: str | Path = "apxl-demo", *, seed: int = DEFAULT_SEED, as_
     The register is read back from the file written, so the demo exercises the same path as
     ``apxl validate``. Files: the register, a copy with the Findings sheet, and the planted-problem manifest (CSV).
     """
-    from apxl.core.check import check_register
-    from apxl.io.profiles import policy_for
+    from apxl.io.profiles import check_with_policy
     from apxl.io.reader import read_register
     from apxl.io.register_writer import write_register
     from apxl.io.writer import write_findings
@@ -50,12 +49,7 @@ def run_demo(out_dir: str | Path = "apxl-demo", *, seed: int = DEFAULT_SEED, as_
     demo.manifest.to_csv(manifest_path, index=False, lineterminator="\n")
     say("Reading the register back...")
     register = read_register(register_path)
-    policy, policy_findings = policy_for(register)
-    if len(policy_findings):
-        import pandas as pd
-
-        register.findings = pd.concat([register.findings, policy_findings], ignore_index=True)
-    report = check_register(register, policy, as_of, progress=lambda rid: say(f"Checking {rid}..."))
+    _, report = check_with_policy(register, as_of, progress=lambda rid: say(f"Checking {rid}..."))
     say(f"Writing {FINDINGS_FILE}...")
     findings_path = write_findings(register_path, register, report, output=out / FINDINGS_FILE)
     return DemoRun(register_path, Path(findings_path), manifest_path, demo, report)

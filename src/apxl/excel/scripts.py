@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pandas as pd
 import xlwings as xw
 
 from apxl.errors import ApxlError
@@ -16,16 +15,11 @@ from apxl.errors import ApxlError
 
 def _report(book):
     """Read, check and return (register, report), as `apxl validate` does for a file."""
-    from apxl.core.check import check_register
     from apxl.excel.book import read_book
-    from apxl.io.attendance import with_attendance_codes
-    from apxl.io.profiles import policy_for
+    from apxl.io.profiles import check_with_policy
 
     register = read_book(book)
-    policy, policy_findings = policy_for(register, None)
-    if len(policy_findings):
-        register.findings = pd.concat([f for f in (register.findings, policy_findings) if len(f)], ignore_index=True)
-    report = check_register(register, with_attendance_codes(policy), register.as_of or date.today())
+    _, report = check_with_policy(register, register.as_of or date.today())
     return register, report
 
 

@@ -88,3 +88,17 @@ def _findings(problems: list[dict]) -> pd.DataFrame:
     frame.insert(0, "rule_id", "POL-001")
     frame["row"] = frame["row"].astype("Int64")
     return frame
+
+
+def check_with_policy(register: Register, as_of, profile: str | None = None, progress=None):
+    """Resolve the register's policy and check it: the one sequence the CLI, Excel and the demo share.
+
+    POL-001 problems with the profile, Rules or Settings sheet are reported with the other findings.
+    Returns ``(policy, report)``.
+    """
+    from apxl.core.check import check_register
+
+    policy, problems = policy_for(register, profile)
+    if len(problems):
+        register.findings = pd.concat([f for f in (register.findings, problems) if len(f)], ignore_index=True)
+    return policy, check_register(register, policy, as_of, progress=progress)
