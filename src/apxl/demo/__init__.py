@@ -99,7 +99,7 @@ def _finish(pl, attendance: pd.DataFrame, str_rids: dict[str, int], profile: str
     from apxl.demo.plant import Planted
     from apxl.demo.world import calendar_frames
     from apxl.io.profiles import load_profile_data
-    from apxl.io.template import profile_rules, template_settings
+    from apxl.io.template_data import profile_rules, template_settings
 
     p = pl.p.sort_values(["start_date", "upn"], kind="stable").reset_index(drop=True)
     width = max(4, len(str(len(p))))
