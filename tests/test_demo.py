@@ -99,6 +99,25 @@ def test_findings_workbook_lists_every_finding(demo_run):
     assert "Findings" not in CalamineWorkbook.from_path(str(demo_run.register_path)).sheet_names
 
 
+def test_demo_writes_both_summaries_for_every_term_and_they_reconcile(demo_run):
+    book = CalamineWorkbook.from_path(str(demo_run.findings_path), load_tables=True)
+    terms = ("autumn", "spring", "summer")
+    expected = [f"Provider summary 2024-25 {t}" for t in terms] + [f"Funding summary 2024-25 {t}" for t in terms]
+    assert set(expected) <= set(book.sheet_names) and demo_run.summary_sheets[: len(expected)] == expected
+    assert any(name.startswith("Funding summary FY") for name in book.sheet_names)
+
+    def total(sheet: str, table_prefix: str, column: str) -> float:
+        name = next(n for n in book.table_names if n.startswith(table_prefix) and book.get_table_by_name(n).sheet == sheet)
+        table = book.get_table_by_name(name)
+        j = list(table.columns).index(column)
+        return round(sum(float(r[j] or 0) for r in table.to_python()), 2)
+
+    for t in terms:
+        by_provider = total(f"Provider summary 2024-25 {t}", "apxlProviders_", "Cost (£)")
+        by_payer = total(f"Funding summary 2024-25 {t}", "apxlCostByPayer_", "Amount (£)")
+        assert by_provider == by_payer and by_provider > 0
+
+
 def test_manifest_file_matches_the_manifest(demo_run):
     written = pd.read_csv(demo_run.manifest_path, dtype={"key": str})
     assert list(written["rule_id"]) == list(demo_run.demo.manifest["rule_id"])

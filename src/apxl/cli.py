@@ -477,6 +477,8 @@ def print_demo_summary(run) -> None:
     out.print(table)
     out.print(f"Register:         {run.register_path}", soft_wrap=True)
     out.print(f"Findings:         {run.findings_path}", soft_wrap=True)
+    if run.summary_sheets:
+        out.print(f"Summaries:        {len(run.summary_sheets)} sheets in the findings workbook ({run.summary_sheets[0]} ... {run.summary_sheets[-1]})", soft_wrap=True)
     out.print(f"Planted problems: {run.manifest_path}", soft_wrap=True)
 
 

@@ -118,3 +118,18 @@ def test_attendance_rate_and_persistent_absence_by_provider(setup):
     assert t.loc["PRV1", "Attendance rate"] == 0.75 and t.loc["PRV4", "Attendance rate"] == 1.0
     assert pd.isna(t.loc["PRV2", "Attendance rate"])
     assert t["Persistent absence (pupils)"].to_dict() == {"PRV1": 1, "PRV2": 0, "PRV3": 0, "PRV4": 0}
+
+
+def test_money_of_rows_with_blank_groups_is_kept(setup):
+    reg0, cal, _ = setup
+    rows = [dict(r) for r in PLACEMENTS]
+    rows[3]["Provider ID"] = None
+    rows[3]["Home school URN"] = None
+    reg = register_from_records(placements=rows, providers=PROVIDERS, terms=TERMS)
+    book = cost_book(reg, cal, default_policy())
+    prov = provider_summary(reg, cal, default_policy(), "2024-25-autumn", book=book).table("apxlProviders")
+    fund = funding_summary(reg, cal, default_policy(), "2024-25-autumn", book=book)
+    assert prov.total_row["Cost (£)"] == 23198.69
+    assert prov.frame.set_index("Provider ID").loc["(no Provider ID)", "Cost (£)"] == 2700.00
+    for name in ("apxlCostByProvider", "apxlCostByHomeSchool", "apxlCostByRoute"):
+        assert fund.table(name).total_row["Total (£)"] == 23198.69

@@ -17,6 +17,8 @@ from apxl.core.policy import Policy
 from apxl.core.register import Register
 from apxl.core.vocab import PARTIES, ROUTES
 
+NO_PROVIDER = "(no Provider ID)"
+NOT_RECORDED = "(not recorded)"
 SUPPRESSED = "<5"  # shown in place of a small count in summaries for publication
 PUBLISH_THRESHOLD = 5
 
@@ -183,7 +185,8 @@ def provider_summary(
     if bounds is None:
         raise ValueError(f"'{term}' is not a term label such as 2024-25-spring.")
     start, end = bounds
-    p = register.placements
+    # A placement with no Provider ID (STR-006) still costs money and supports a pupil: show it on a row of its own.
+    p = register.placements.assign(provider_id=register.placements["provider_id"].astype(object).fillna(NO_PROVIDER))
     prov = register.providers.drop_duplicates("provider_id").set_index("provider_id") if len(register.providers) else pd.DataFrame()
     active = _active(p, start, end)
     census = census_day_of_term(calendar, start, end)
@@ -217,7 +220,7 @@ def provider_summary(
         persistent = att[att["persistent"].fillna(False).astype(bool)]
         out["Persistent absence (pupils)"] = persistent.groupby("provider_id")["upn"].nunique().reindex(ids).fillna(0).astype("int64")
     book = book if book is not None else cost_book(register, calendar, policy)
-    costs = book[book["term"] == term]
+    costs = book[book["term"] == term].assign(provider_id=lambda b: b["provider_id"].astype(object).fillna(NO_PROVIDER))
     out["Cost (£)"] = _pounds(costs.groupby("provider_id")["pence"].sum().reindex(ids).fillna(0)) if len(costs) else 0.0
     out = out.reset_index().rename(columns={"provider_id": "Provider ID"})
     count_cols = ("On roll at census", "Pupils supported", "Starters", "Leavers", "EHCP pupils", "Looked-after pupils", "LA-commissioned", "School-commissioned")
@@ -301,7 +304,9 @@ def funding_summary(
     def by(column: str, label: str) -> pd.DataFrame:
         if costs.empty:
             return pd.DataFrame(columns=[label, "LA (£)", "School (£)", "Total (£)"])
-        t = costs.assign(payer=payer).pivot_table(index=column, columns="payer", values="pence", aggfunc="sum", fill_value=0)
+        # Blank groups (no provider, route or home school recorded) keep their money on a row of their own.
+        keyed = costs.assign(payer=payer, **{column: costs[column].astype(object).fillna(NOT_RECORDED)})
+        t = keyed.pivot_table(index=column, columns="payer", values="pence", aggfunc="sum", fill_value=0)
         t = t.reindex(columns=sorted(set(t.columns) | set(PARTIES), key=lambda c: (c not in PARTIES, c)), fill_value=0)
         frame = pd.DataFrame({label: t.index})
         for c in t.columns:

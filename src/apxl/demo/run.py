@@ -1,7 +1,7 @@
-"""Run the demo end to end: build the register, write it, read it back, check it and write the findings workbook."""
+"""Run the demo end to end: build the register, write it, read it back, check it, write the findings and termly summaries."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Callable
@@ -23,6 +23,7 @@ class DemoRun:
     manifest_path: Path
     demo: DemoRegister
     report: Report
+    summary_sheets: list[str] = field(default_factory=list)
 
 
 def run_demo(out_dir: str | Path = "apxl-demo", *, seed: int = DEFAULT_SEED, as_of: date = DEFAULT_AS_OF, placements: int = 300,
@@ -32,7 +33,9 @@ def run_demo(out_dir: str | Path = "apxl-demo", *, seed: int = DEFAULT_SEED, as_
     The register is read back from the file written, so the demo exercises the same path as
     ``apxl validate``. Files: the register, a copy with the Findings sheet, and the planted-problem manifest (CSV).
     """
-    from apxl.io.profiles import check_with_policy
+    from apxl.core.calendar import academic_year_of
+    from apxl.io.profiles import check_with_policy, policy_for
+    from apxl.io.summaries import save_summary_sheets, summaries_for
     from apxl.io.reader import read_register
     from apxl.io.register_writer import write_register
     from apxl.io.writer import write_findings
@@ -51,5 +54,9 @@ def run_demo(out_dir: str | Path = "apxl-demo", *, seed: int = DEFAULT_SEED, as_
     register = read_register(register_path)
     _, report = check_with_policy(register, as_of, progress=lambda rid: say(f"Checking {rid}..."))
     say(f"Writing {FINDINGS_FILE}...")
-    findings_path = write_findings(register_path, register, report, output=out / FINDINGS_FILE)
-    return DemoRun(register_path, Path(findings_path), manifest_path, demo, report)
+    findings_path = Path(write_findings(register_path, register, report, output=out / FINDINGS_FILE))
+    say("Writing the termly provider and funding summaries...")
+    policy, _ = policy_for(register)
+    summaries = summaries_for(register, policy, as_of, year=academic_year_of(as_of))
+    save_summary_sheets(findings_path, summaries, findings_path)
+    return DemoRun(register_path, findings_path, manifest_path, demo, report, [s.sheet for s in summaries])

@@ -14,6 +14,7 @@ from apxl.core.policy import Policy
 from apxl.core.register import Register
 from apxl.core.summaries import Summary, build_summaries, terms_in_year
 from apxl.errors import ApxlError
+from apxl.io.package import replace_sheets
 from apxl.io.safe_save import make_backup, resolve_output
 from apxl.io.summary_sheets import add_summary_sheets
 
@@ -66,13 +67,17 @@ def summaries_for(
 def write_summaries(source, summaries: list[Summary], output=None, in_place: bool = False) -> Path:
     """Write summary sheets into a copy of ``source`` (``<stem>-summaries<suffix>``) or, with ``in_place``,
     into ``source`` after a backup. Sheets of the same name are replaced; nothing else changes."""
-    from apxl.io.package import replace_sheets
-
     target = resolve_output(Path(source), output, in_place, tag="summaries")
+    if in_place:
+        make_backup(Path(source))
+    save_summary_sheets(Path(source), summaries, target)
+    return target
+
+
+def save_summary_sheets(source: Path, summaries: list[Summary], target: Path) -> list[str]:
+    """Build the summary sheets and put them into ``source``'s package, saved atomically at ``target``."""
     scratch = Workbook()
     scratch.remove(scratch.active)
     names = add_summary_sheets(scratch, summaries)
-    if in_place:
-        make_backup(Path(source))
-    replace_sheets(Path(source), scratch, names, target)
-    return target
+    replace_sheets(source, scratch, names, target)
+    return names
