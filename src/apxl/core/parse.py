@@ -335,8 +335,11 @@ def _validate(
         groups = pd.Series(dup_rows, index=dup_rows).groupby(values.astype(str).to_numpy())
         for value, members in groups:
             member_rows = list(members)
+            head = member_rows[:6]  # name a few other rows; a big group must not make messages grow with its square
             for row in member_rows:
-                others = ", ".join(str(r) for r in member_rows if r != row)
+                shown = [r for r in head if r != row][:5]
+                more = len(member_rows) - 1 - len(shown)
+                others = ", ".join(str(r) for r in shown) + (f" and {more:,} more" if more > 0 else "")
                 rows.append({"rule_id": "STR-005", "sheet": sheet, "row": row, "column": header if field in hdrs else hdrs[spec.key[0]],
                              "key": keys.get(row), "value": value,
                              "message": f"{header} '{value}' also appears on row {others}: each must be unique."})
