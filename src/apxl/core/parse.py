@@ -342,7 +342,7 @@ def _validate(
                 others = ", ".join(str(r) for r in shown) + (f" and {more:,} more" if more > 0 else "")
                 rows.append({"rule_id": "STR-005", "sheet": sheet, "row": row, "column": header if field in hdrs else hdrs[spec.key[0]],
                              "key": keys.get(row), "value": value,
-                             "message": f"{header} '{value}' also appears on row {others}: each must be unique."})
+                             "message": f"{header} '{value}' also appears on row{'s' if len(member_rows) > 2 else ''} {others}: each must be unique."})
     return _out(rows)
 
 
