@@ -22,7 +22,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # one-sentence errors must not be broken mid-word
 
 EXIT_OK, EXIT_ERRORS, EXIT_CANNOT_RUN = 0, 1, 2
 
