@@ -113,7 +113,8 @@ def put_sheet(pkg: Package, name: str, src: Package, src_part: str, styles: Styl
     """Add sheet ``name`` to ``pkg`` from ``src_part`` of ``src`` (replacing a sheet of that name).
 
     ``styles`` maps the source's style indexes into ``pkg`` (from ``merge_styles``); None when the
-    sheet XML already uses ``pkg``'s indexes. Returns the new sheet's part name.
+    sheet XML already uses ``pkg``'s indexes. ``state`` ('visible', 'hidden', 'veryHidden') sets the
+    tab's visibility; None keeps a replaced sheet's. Returns the new sheet's part name.
     """
     _check_sheet_name(name)
     wb_part = pkg.workbook_part
@@ -135,8 +136,8 @@ def put_sheet(pkg: Package, name: str, src: Package, src_part: str, styles: Styl
         sheet_id = max([r.sheet_id for r in pkg.sheets()] + [0]) + 1
         element = SubElement(sheets_el, qn(MAIN_NS, "sheet"), {"name": name, "sheetId": str(sheet_id), qn(R_NS, "id"): rid})
         pkg.touch(wb_part)
-    if (state or "visible") != (element.get("state") or "visible"):
-        if state in (None, "visible"):
+    if state is not None and state != (element.get("state") or "visible"):
+        if state == "visible":
             del element.attrib["state"]
         else:
             element.set("state", state)
