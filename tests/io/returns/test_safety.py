@@ -133,6 +133,12 @@ def test_forbidden_and_unexpected_parts(tmp_path, name, reason):
     assert _refusal(tmp_path, _with(_workbook(), {name: b"<x/>"})) == reason
 
 
+def test_a_saved_thumbnail_is_an_ordinary_part(tmp_path):
+    path = tmp_path / "thumb.xlsx"
+    path.write_bytes(_with(_workbook(), {"docProps/thumbnail.jpeg": b"\xff\xd8\xff\xe0 jpeg"}))
+    check_return_file(path)
+
+
 def test_external_relationship_refused_but_a_cell_hyperlink_is_fine(tmp_path):
     wb = openpyxl.Workbook()
     wb.active["A1"] = "LA guidance"

@@ -69,7 +69,7 @@ _FORBIDDEN: list[tuple[re.Pattern[str], str, str]] = [
 # Everything a plain workbook saved by Excel, LibreOffice or openpyxl may hold. Anything else
 # (pivot caches, web extensions, custom ribbons...) has no place in a school return.
 _ALLOWED = re.compile(
-    r"^(\[Content_Types\]\.xml|_rels/\.rels|docProps/[\w.-]+\.xml|docMetadata/[\w.-]+\.xml|customXml/[\w./-]+"
+    r"^(\[Content_Types\]\.xml|_rels/\.rels|docProps/[\w.-]+\.xml|docProps/thumbnail\.(jpe?g|png|wmf|emf)|docMetadata/[\w.-]+\.xml|customXml/[\w./-]+"
     r"|xl/workbook\.xml|xl/_rels/workbook\.xml\.rels|xl/styles\.xml|xl/sharedStrings\.xml|xl/calcChain\.xml|xl/metadata\.xml"
     r"|xl/theme/theme\d+\.xml|xl/worksheets/sheet\d+\.xml|xl/worksheets/_rels/sheet\d+\.xml\.rels"
     r"|xl/tables/table\d+\.xml|xl/tables/_rels/table\d+\.xml\.rels|xl/comments\d*\.xml|xl/persons/person\d*\.xml"
