@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from apxl.errors import ApxlError
-from apxl.io.opc import split_sheet
+from apxl.io.sheetxml import split_sheet
 from apxl.io.xmlpart import SubElement, parse, qn
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Iterable
 
 from apxl.io.notes import cell_position, has_notes_by, update_notes
-from apxl.io.opc import CT_WORKSHEET, MAIN_NS, R_NS, Package, split_sheet
+from apxl.io.opc import CT_WORKSHEET, MAIN_NS, R_NS, Package
+from apxl.io.sheetxml import split_sheet
 from apxl.io.safe_save import atomic_target
 from apxl.io.stylesheet import Styles
-from apxl.io.xmlpart import Element, SubElement, insert_in_order, local, qn
+from apxl.io.xmlpart import Element, SubElement, local, qn
 
 # CT_Worksheet's child sequence (ECMA-376 part 1, 18.3.1.99).
 WORKSHEET_ORDER = [

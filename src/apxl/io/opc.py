@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import posixpath
-import re
 import shutil
 import time
 import zipfile
@@ -379,35 +378,3 @@ def _set_level(info: zipfile.ZipInfo, level: int) -> None:
             setattr(info, attr, level)
         except AttributeError:
             pass
-
-
-_SHEETDATA = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?sheetData\b[^>]*?(/?)>")
-
-
-def split_sheet(data: bytes, what: str = "worksheet") -> tuple[XmlDoc, Element, bytes]:
-    """Parse a worksheet without its ``sheetData`` (kept as bytes and written back verbatim).
-
-    Returns the document, the placeholder ``sheetData`` element and the original sheetData bytes.
-    Cell data can be hundreds of megabytes; everything else in a sheet is small.
-    """
-    m = _SHEETDATA.search(data)
-    if m is None:
-        doc = parse(data, what)
-        return doc, None, b""
-    start = m.start()
-    if m.group(2) == b"/":
-        end = m.end()
-    else:
-        prefix = (m.group(1) + b":") if m.group(1) else b""
-        close = re.compile(rb"</" + re.escape(prefix) + rb"sheetData\s*>")
-        cm = close.search(data, m.end())
-        if cm is None:
-            raise ApxlError(f"The workbook's {what} is not valid XML: the file may be corrupt.")
-        end = cm.end()
-    placeholder_tag = data[m.start() : m.end()].rstrip(b">").rstrip(b"/") + b"/>"
-    doc = parse(data[:start] + placeholder_tag + data[end:], what)
-    holder = next((c for c in doc.root if c.tag == qn(MAIN_NS, "sheetData")), None)
-    body = data[start:end]
-    if holder is not None:
-        doc.raw[holder] = body
-    return doc, holder, body

@@ -41,8 +41,8 @@ from apxl.io.opc import (
     RT_WORKSHEET,
     Package,
     SheetRef,
-    split_sheet,
 )
+from apxl.io.sheetxml import split_sheet
 from apxl.io.safe_save import atomic_target
 from apxl.io.stylesheet import StyleMap, merge_styles
 from apxl.io.xmlpart import SubElement, local, parse, qn

@@ -1,0 +1,44 @@
+"""Worksheet XML without parsing its cells: everything but ``sheetData`` as a tree, the cells as bytes.
+
+Cell data can be hundreds of megabytes (a year of attendance); everything else in a sheet
+(views, conditional formats, validation, links, drawings, extensions) is small. apxl edits the
+small part as XML and carries the cells across untouched, byte for byte.
+"""
+from __future__ import annotations
+
+import re
+
+from apxl.errors import ApxlError
+from apxl.io.opc import MAIN_NS
+from apxl.io.xmlpart import Element, XmlDoc, parse, qn
+
+_SHEETDATA = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?sheetData\b[^>]*?(/?)>")
+
+
+def split_sheet(data: bytes, what: str = "worksheet") -> tuple[XmlDoc, Element | None, bytes]:
+    """Parse a worksheet without its ``sheetData`` (kept as bytes and written back verbatim).
+
+    Returns the document, the placeholder ``sheetData`` element (None if the sheet has none) and
+    the original sheetData bytes; ``doc.serialize()`` writes those bytes where the placeholder is.
+    """
+    m = _SHEETDATA.search(data)
+    if m is None:
+        doc = parse(data, what)
+        return doc, None, b""
+    start = m.start()
+    if m.group(2) == b"/":
+        end = m.end()
+    else:
+        prefix = (m.group(1) + b":") if m.group(1) else b""
+        close = re.compile(rb"</" + re.escape(prefix) + rb"sheetData\s*>")
+        cm = close.search(data, m.end())
+        if cm is None:
+            raise ApxlError(f"The workbook's {what} is not valid XML: the file may be corrupt.")
+        end = cm.end()
+    placeholder_tag = data[m.start() : m.end()].rstrip(b">").rstrip(b"/") + b"/>"
+    doc = parse(data[:start] + placeholder_tag + data[end:], what)
+    holder = next((c for c in doc.root if c.tag == qn(MAIN_NS, "sheetData")), None)
+    body = data[start:end]
+    if holder is not None:
+        doc.raw[holder] = body
+    return doc, holder, body
