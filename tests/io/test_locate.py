@@ -70,3 +70,16 @@ def test_cap_keeps_the_worst_cells():
     plan = plan_marks(frame, locate(reg, frame), max_marks=2)
     assert plan.capped and plan.total_cells == 3
     assert [m.severity for m in plan.marks] == ["error", "warning"]
+
+
+def test_findings_on_a_wide_attendance_grid_point_at_the_mark():
+    from apxl.io.attendance import wide_from_grid
+
+    reg = _register()
+    table, _ = wide_from_grid([["UPN", "Mon 06/01/2025 AM", "Mon 06/01/2025 PM"], ["B801200005001", "/", "N"]], "Attendance")
+    reg.tables["attendance"] = table
+    frame = _frame([
+        ("ATT-009", "warning", "Attendance", 2, "Mon 06/01/2025 PM", "B801200005001", "N", "m"),
+        ("ATT-011", "warning", "Attendance", 2, "UPN", "B801200005001", None, "m"),
+    ])
+    assert locate(reg, frame).tolist() == ["C2", "A2"]

@@ -62,12 +62,26 @@ def locate(register: Register, frame: pd.DataFrame, sheets: set[str] | None = No
         if not mask.any():
             continue
         by_header = {table.headers.get(field, field): letter for field, letter in table.letters.items()}
+        by_header.update(_grid_letters(table.frame))
         first_letter = min(table.letters.values(), key=_column_number)
         letters = frame.loc[mask, "column"].map(by_header).fillna(first_letter)
         out.loc[mask] = (letters.astype(str) + rows[mask].astype("int64").astype(str)).astype(object)
     if sheets is not None:
         out = out.where(frame["sheet"].isin(sheets), None)
     return out
+
+
+def _grid_letters(frame: pd.DataFrame) -> dict[str, str]:
+    """A wide attendance grid's session headers (``Mon 06/01/2025 AM``) -> their column letters.
+
+    The grid reader keeps each mark's header (``mark_column``) and cell (``C7``): findings about a
+    mark name the header, so this sends their links and highlights to the mark itself.
+    """
+    if not {"mark_column", "cell"} <= set(frame.columns) or frame.empty:
+        return {}
+    pairs = frame[["mark_column", "cell"]].dropna().drop_duplicates("mark_column")
+    letters = pairs["cell"].astype(str).str.extract(r"^([A-Z]+)", expand=False)
+    return dict(zip(pairs["mark_column"].astype(str), letters))
 
 
 def quote_sheet(sheet: str) -> str:
