@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 
 from apxl.errors import ApxlError
-from apxl.io.opc import MAIN_NS
 from apxl.io.xmlpart import Element, XmlDoc, parse, qn
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 _SHEETDATA = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?sheetData\b[^>]*?(/?)>")
 
