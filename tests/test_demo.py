@@ -195,3 +195,7 @@ def test_libreoffice_opens_the_demo_workbooks(demo_run, tmp_path, which):
         findings = _csv_rows(sheets["Findings"])
         header = next(i for i, r in enumerate(findings) if r[:2] == ["Rule", "Severity"])
         assert len([r for r in findings[header + 1:] if r and r[0]]) == len(demo_run.report)
+
+
+def test_no_rule_fails_on_the_demo(demo_run):
+    assert demo_run.report.by_rule("SYS-001").empty, demo_run.report.by_rule("SYS-001")["message"].tolist()

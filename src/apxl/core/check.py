@@ -56,8 +56,13 @@ def check_register(
     *,
     only: Iterable[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    strict: bool = False,
 ) -> Report:
-    """Run every rule (or the ``only`` ids) and return all findings, structural ones included."""
+    """Run every rule (or the ``only`` ids) and return all findings, structural ones included.
+
+    A rule that fails with an exception is reported as SYS-001 and the others still run;
+    ``strict`` re-raises instead (for tests and debugging).
+    """
     from apxl.core.rules.registry import catalogue
 
     policy = policy or default_policy()
@@ -71,14 +76,25 @@ def check_register(
             continue
         if progress:
             progress(rule.id)
-        out = rule.run(ctx)
+        try:
+            out = rule.run(ctx)
+        except Exception as exc:  # noqa: BLE001 - one faulty rule must not hide every other finding
+            if strict:
+                raise
+            out = pd.DataFrame([{
+                "sheet": ctx.sheet("placements"), "row": None, "column": None, "key": rule.id, "value": type(exc).__name__,
+                "message": f"Rule {rule.id} ({rule.title}) could not run on this register ({type(exc).__name__}); "
+                           "the other checks ran. Please report this to the apxl team with the rule id.",
+            }]).assign(rule_id="SYS-001")
+            parts.append(out)
+            continue
         if out is not None and len(out):
             parts.append(out.assign(rule_id=rule.id))
     if not parts:
         return Report(empty_findings(), as_of=ctx.as_of, policy_name=policy.name)
     frame = pd.concat(parts, ignore_index=True)
     if wanted is not None:
-        frame = frame[frame["rule_id"].isin(wanted)]
+        frame = frame[frame["rule_id"].isin(wanted | {"SYS-001"})]
     frame = frame[~frame["rule_id"].isin(policy.disabled_rules)]
     default = frame["rule_id"].map(lambda rid: policy.severity_overrides.get(rid, by_id[rid].severity.value if rid in by_id else "error"))
     explicit = frame["severity"] if "severity" in frame.columns else pd.Series(None, index=frame.index, dtype=object)

@@ -48,13 +48,8 @@ def run_validate(book) -> str:
 
 def run_summaries(book) -> str:
     """Write the termly Provider summary and Funding summary sheets into ``book``."""
-    try:
-        from apxl.io.summaries import summaries_for  # the same summaries `apxl summarise` writes
-    except ImportError:
-        text = "Termly summaries are not available in this version of apxl: the summaries module is missing."
-        _tell(book, text)
-        return text
     from apxl.excel.book import read_book, write_summaries
+    from apxl.io.summaries import summaries_for  # the same summaries `apxl summarise` writes
     from apxl.io.profiles import policy_for
 
     register = read_book(book)
