@@ -88,10 +88,14 @@ def _raw_from_block(sheet: str, header_row: int, col0: int, header_cells: list[A
     return RawTable(sheet=sheet, header_row=header_row, headers=headers, letters=letters, frame=frame)
 
 
-def _from_listobjects(book: CalamineWorkbook, sheet: str, lookup: dict[str, str]) -> RawTable | None:
+def _from_listobjects(book: CalamineWorkbook, sheet: str, lookup: dict[str, str], loaded: dict[str, Any] | None = None) -> RawTable | None:
     best, best_score = None, 0
+    loaded = {} if loaded is None else loaded
     for name in book.table_names:
-        table = book.get_table_by_name(name)
+        if name not in loaded:
+            # get_table_by_name reads the table's cells: once per workbook (``loaded``), not once per contract sheet.
+            loaded[name] = book.get_table_by_name(name)
+        table = loaded[name]
         if table.sheet != sheet:
             continue
         score = _score(table.columns, lookup)
@@ -142,6 +146,7 @@ def read_raw_tables(path: str | Path) -> tuple[dict[str, RawTable | None], dict[
     raws: dict[str, RawTable | None] = {}
     missing: dict[str, tuple[str, str]] = {}
     grids: dict[str, list[list[Any]]] = {}
+    loaded: dict[str, Any] = {}
     for name, spec in SHEETS.items():
         sheet = _find_sheet(names, name)
         if sheet is None:
@@ -152,7 +157,7 @@ def read_raw_tables(path: str | Path) -> tuple[dict[str, RawTable | None], dict[
                 missing[name] = (_MISSING_WHY[name], _MISSING_SEVERITY[name])
             continue
         lookup = header_lookup(spec.model)
-        raw = _from_listobjects(book, sheet, lookup) if book.table_names else None
+        raw = _from_listobjects(book, sheet, lookup, loaded) if book.table_names else None
         if raw is None:
             if sheet not in grids:
                 try:
