@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from apxl.core.rules._text import dmy  # noqa: F401  (re-exported for the rule modules)
+
 from apxl.core.pupils import key_stages, year_groups
 
 
@@ -34,9 +36,6 @@ def blank(series: pd.Series) -> pd.Series:
     return series.isna() | series.astype("object").map(lambda v: isinstance(v, str) and not v.strip())
 
 
-def dmy(values: pd.Series) -> pd.Series:
-    """Dates as dd/mm/yyyy text for messages ('' where missing)."""
-    return pd.to_datetime(values).dt.strftime("%d/%m/%Y").fillna("")
 
 
 def fmt_hours(values: pd.Series | float) -> pd.Series | str:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from apxl.core.rules._text import dmy  # noqa: F401  (re-exported for the rule modules)
+
 from apxl.core.pupils import key_stages, year_groups
 
 # An open-ended placement runs on indefinitely; this stands in for "no end" inside datetime64[ns].
@@ -11,9 +13,6 @@ NO_END = pd.Timestamp("2200-01-01")
 UNREGISTERED_TYPES = ("Unregistered", "Online/tuition")
 
 
-def dmy(values: pd.Series) -> pd.Series:
-    """Dates as dd/mm/yyyy text for messages ('' where missing)."""
-    return pd.to_datetime(values).dt.strftime("%d/%m/%Y").fillna("")
 
 
 def last_day(p: pd.DataFrame) -> pd.Series:

@@ -7,6 +7,7 @@ import pandas as pd
 from apxl.core.check import Context
 from apxl.core.findings import flag
 from apxl.core.rules.registry import rule
+from apxl.core.rules._text import dmy, placement_cell
 
 _TABLE = "placements"
 _HILLINGDON = "Hillingdon AP guidance 2024/25"  # seed 003_57d480e12197286d.txt
@@ -28,17 +29,7 @@ _WEEK_SRC = f"DOMAIN.md section 7 (the school week); {_HILLINGDON} s12.4-12.5 (s
 _NO_END = pd.Timestamp("2200-01-01")
 
 
-def _dmy(dates: pd.Series) -> pd.Series:
-    """Dates as dd/mm/yyyy text, formatting each distinct date once (registers repeat dates a lot)."""
-    codes, uniques = pd.factorize(dates)
-    text = pd.Series(list(uniques.strftime("%d/%m/%Y")) + [""], dtype="string")
-    return pd.Series(text.to_numpy()[codes], index=dates.index, dtype="string")
 
-def _cell(ctx: Context, mask, field: str, message, value=None) -> pd.DataFrame:
-    """Findings on one Placements column, keyed by Placement ID (a narrow frame keeps ``flag`` quick)."""
-    p = ctx.register.placements
-    return flag(p[["placement_id", field]], mask, sheet=ctx.sheet(_TABLE), column=ctx.header(_TABLE, field),
-                key="placement_id", value=field if value is None else value, message=message)
 
 
 def _open(p: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
@@ -62,10 +53,10 @@ def ends_before_start(ctx: Context) -> pd.DataFrame | None:
     for field, label in (("end_date", "End date"), ("planned_end_date", "Planned end date")):
         bad = (p[field] < p["start_date"]).fillna(False).astype(bool)
         message = (
-            label + " " + _dmy(p.loc[bad, field]) + " is before the start date " + _dmy(p.loc[bad, "start_date"]) + ": a placement cannot end "
+            label + " " + dmy(p.loc[bad, field]) + " is before the start date " + dmy(p.loc[bad, "start_date"]) + ": a placement cannot end "
             "before it starts. Correct whichever date is wrong (" + _PLAN + ")."
         )
-        parts.append(_cell(ctx, bad, field, message))
+        parts.append(placement_cell(ctx, bad, field, message))
     return _out(parts)
 
 
@@ -81,7 +72,7 @@ def unknown_provider(ctx: Context) -> pd.DataFrame | None:
         "Provider ID '" + p.loc[bad, "provider_id"].astype("string") + "' is not on the " + providers.sheet + " sheet, so its QA, "
         "registration and fees cannot be checked. Correct the ID or add the provider to the directory (" + _DIRECTORY + ")."
     )
-    return _cell(ctx, bad, "provider_id", message)
+    return placement_cell(ctx, bad, "provider_id", message)
 
 
 @rule("PLC-003", "Open placement with no planned end date", "warning", _PLAN_SRC)
@@ -96,11 +87,11 @@ def no_planned_end(ctx: Context) -> pd.DataFrame:
         index=end.index,
     ).where(
         end.isna(),
-        "End date " + _dmy(end) + " is after the as-of date " + as_of.strftime("%d/%m/%Y") + ", so the placement "
+        "End date " + dmy(end) + " is after the as-of date " + as_of.strftime("%d/%m/%Y") + ", so the placement "
         "is still open, and there is no planned end date. Put the expected end in Planned end date and keep End date for "
         "when it has actually ended (" + _PLAN + ").",
     )
-    return _cell(ctx, bad, "planned_end_date", message)
+    return placement_cell(ctx, bad, "planned_end_date", message)
 
 
 @rule("PLC-004", "Open placement with no review date, or review overdue", "warning", _REVIEW_SRC)
@@ -115,11 +106,11 @@ def review_missing_or_overdue(ctx: Context) -> pd.DataFrame:
         index=review.index,
     ).where(
         review.isna(),
-        "Review date " + _dmy(review) + " has passed (as of " + as_of.strftime("%d/%m/%Y") + ") and the placement "
+        "Review date " + dmy(review) + " has passed (as of " + as_of.strftime("%d/%m/%Y") + ") and the placement "
         "is still open: hold the review and record the next review date (" + _REVIEW + ").",
     )
     bad = live & (p["review_date"].isna() | (p["review_date"] < as_of))
-    return _cell(ctx, bad, "review_date", message)
+    return placement_cell(ctx, bad, "review_date", message)
 
 
 @rule("PLC-005", "No objectives, or no reintegration or next-step plan", "warning", _NEXT_SRC)
@@ -129,10 +120,10 @@ def no_plan(ctx: Context) -> pd.DataFrame | None:
     no_next_step = (p["reintegration_plan"] != True).fillna(True).astype(bool) & _blank(p["destination"])  # noqa: E712 (NA-aware)
     shown = p["reintegration_plan"].map({True: "Y", False: "N"})
     return _out([
-        _cell(ctx, no_objectives, "objectives",
+        placement_cell(ctx, no_objectives, "objectives",
               "No objectives are recorded: every placement needs clearly defined objectives agreed with the provider, "
               "with a timeline (" + _NEXT + ")."),
-        _cell(ctx, no_next_step, "reintegration_plan",
+        placement_cell(ctx, no_next_step, "reintegration_plan",
               "No reintegration plan (Reintegration plan is not Y) and no planned destination: record how the pupil will "
               "return to school or move on to their next step (" + _NEXT + ").", value=shown),
     ])
@@ -144,10 +135,10 @@ def no_destination(ctx: Context) -> pd.DataFrame:
     as_of = ctx.as_of_ts
     bad = (p["end_date"] <= as_of).fillna(False).astype(bool) & _blank(p["destination"])
     message = (
-        "The placement ended on " + _dmy(p.loc[bad, "end_date"]) + " but no destination is recorded: enter where the pupil went next "
+        "The placement ended on " + dmy(p.loc[bad, "end_date"]) + " but no destination is recorded: enter where the pupil went next "
         "(back to the home school, a new school, further education, training or employment) (" + _DEST + ")."
     )
-    return _cell(ctx, bad, "destination", message)
+    return placement_cell(ctx, bad, "destination", message)
 
 
 def _spans(p: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
@@ -199,10 +190,10 @@ def overlapping_hours(ctx: Context) -> pd.DataFrame | None:
     hit = pd.Series(False, index=p.index)
     hit[first.index] = True
     message = (
-        "From " + _dmy(first["date"]) + " placements " + first["ids"] + " for the same pupil run at the same time and "
+        "From " + dmy(first["date"]) + " placements " + first["ids"] + " for the same pupil run at the same time and "
         "together come to " + first["hours"].map("{:g}".format) + " hours a week"
         + np.where(peak[first.index] > first["hours"], " (rising to " + peak[first.index].map("{:g}".format) + " later)", "")
         + ", more than a school week of " + f"{limit:g}" + " hours (" + _WEEK + "). Check whether an earlier placement "
         "should have ended (enter its end date) or correct the hours per week."
     )
-    return _cell(ctx, hit, "hours_per_week", message)
+    return placement_cell(ctx, hit, "hours_per_week", message)

@@ -15,6 +15,7 @@ from apxl.core.pupils import (
     year_groups,
 )
 from apxl.core.rules.registry import rule
+from apxl.core.rules._text import dmy, placement_cell
 
 _UPN = "DfE guidance on unique pupil numbers"
 _UPN_SRC = "DfE Unique Pupil Numbers (UPN) guidance: format and check letter; DOMAIN.md section 6"
@@ -22,17 +23,7 @@ _TABLE = "placements"
 _MAX_ROWS_LISTED = 6  # a placeholder UPN shared by hundreds of rows should not make a huge message
 
 
-def _dmy(dates: pd.Series) -> pd.Series:
-    """Dates as dd/mm/yyyy text, formatting each distinct date once (registers repeat dates a lot)."""
-    codes, uniques = pd.factorize(dates)
-    text = pd.Series(list(uniques.strftime("%d/%m/%Y")) + [""], dtype="string")
-    return pd.Series(text.to_numpy()[codes], index=dates.index, dtype="string")
 
-def _cell(ctx: Context, mask, field: str, message, value=None) -> pd.DataFrame:
-    """Findings on one Placements column, keyed by Placement ID (a narrow frame keeps ``flag`` quick)."""
-    p = ctx.register.placements
-    return flag(p[["placement_id", field]], mask, sheet=ctx.sheet(_TABLE), column=ctx.header(_TABLE, field),
-                key="placement_id", value=field if value is None else value, message=message)
 
 
 def _upn_facts(ctx: Context) -> pd.DataFrame:
@@ -56,7 +47,7 @@ def upn_invalid(ctx: Context) -> pd.DataFrame:
     )
     message = "UPN " + hit["problem"].astype(str) + "." + fix + " (" + _UPN + ")."
     bad = p.index.isin(hit.index)
-    return _cell(ctx, bad, "upn", message)
+    return placement_cell(ctx, bad, "upn", message)
 
 
 @rule("PUP-002", "Temporary UPN", "warning", _UPN_SRC)
@@ -66,7 +57,7 @@ def upn_temporary(ctx: Context) -> pd.DataFrame:
         "UPN ends in a letter, so it is a temporary UPN. Replace it with the pupil's permanent UPN from the home "
         "school or the LA once it is known, so attendance and census records match (" + _UPN + ")."
     )
-    return _cell(ctx, facts["temporary"], "upn", message)
+    return placement_cell(ctx, facts["temporary"], "upn", message)
 
 
 @rule(
@@ -82,15 +73,15 @@ def not_compulsory_school_age(ctx: Context) -> pd.DataFrame:
     young = (start < csa_from).fillna(False)
     old = (start > csa_to).fillna(False)
     hit = young | old
-    span = "; for this date of birth it runs from " + _dmy(csa_from[hit]) + " to " + _dmy(csa_to[hit])
+    span = "; for this date of birth it runs from " + dmy(csa_from[hit]) + " to " + dmy(csa_to[hit])
     why = pd.Series("before compulsory school age starts", index=p.index[hit]).where(~old[hit], "after compulsory school age ended")
     message = (
-        "The placement starts on " + _dmy(start[hit]) + ", " + why + span + " (first 31 Dec, 31 Mar or 31 Aug after the 5th "
+        "The placement starts on " + dmy(start[hit]) + ", " + why + span + " (first 31 Dec, 31 Mar or 31 Aug after the 5th "
         "birthday, to the last Friday in June of the school year the pupil turns 16). Check the date of birth and the start "
         "date; if both are right, the placement is outside compulsory school age, where the LA's Section 19 duty does not "
         "apply (Education Act 1996 s.8)."
     )
-    return _cell(ctx, hit, "date_of_birth", message)
+    return placement_cell(ctx, hit, "date_of_birth", message)
 
 
 @rule(
@@ -118,7 +109,7 @@ def year_group_mismatch(ctx: Context) -> pd.DataFrame:
         + span + " (age on 31 August minus 4). Pupils may be taught out of their year group: if so, no change is "
         "needed; otherwise correct the year group or the date of birth (DfE: national curriculum year groups by age)."
     )
-    return _cell(ctx, bad, "year_group", message)
+    return placement_cell(ctx, bad, "year_group", message)
 
 
 def _name_key(names: pd.Series) -> pd.Series:
@@ -166,5 +157,5 @@ def upn_conflicts(ctx: Context) -> pd.DataFrame | None:
             "row for this pupil agrees (" + _UPN + ": a UPN stays with one pupil throughout their school career)."
         )
         hit = p.index.isin(clash.index)
-        parts.append(_cell(ctx, hit, field, message))
+        parts.append(placement_cell(ctx, hit, field, message))
     return pd.concat(parts, ignore_index=True) if parts else None
