@@ -43,7 +43,7 @@ def read_book(book) -> Register:
     raws: dict[str, Any] = {}
     missing: dict[str, tuple[str, str]] = {}
     for name, spec in SHEETS.items():
-        sheet = rd._find_sheet(names, name)
+        sheet = rd.find_sheet(names, name)
         if sheet is None:
             raws[name] = None
             if name == "placements":
@@ -54,7 +54,7 @@ def read_book(book) -> Register:
         if sheet not in grids:
             grids[sheet] = sheet_grid(book.sheets[sheet])
         other = header_lookup(SHEETS["closures"].model) if name == "terms" else None
-        raw = rd._from_cells(grids[sheet], sheet, header_lookup(spec.model), other)
+        raw = rd.table_from_grid(grids[sheet], sheet, header_lookup(spec.model), other)
         if name == "closures" and raw is not None and rd._score(raw.headers, header_lookup(SHEETS["terms"].model)) >= 2:
             raw = None
         raws[name] = raw
@@ -64,7 +64,7 @@ def read_book(book) -> Register:
                 raise RegisterError(why)
             missing[name] = (why, rd._MISSING_SEVERITY.get(name, "error"))
     wide = None
-    attendance_sheet = rd._find_sheet(names, "attendance")
+    attendance_sheet = rd.find_sheet(names, "attendance")
     if raws.get("attendance") is None and attendance_sheet:
         from apxl.io.attendance import wide_from_grid
 

@@ -260,13 +260,13 @@ def read_wide_attendance(path: str | Path) -> tuple[Table, pd.DataFrame] | None:
     """The Attendance sheet of the workbook at ``path`` read as a wide grid (None when there is no such grid)."""
     from python_calamine import CalamineWorkbook
 
-    from apxl.io.reader import _find_sheet
+    from apxl.io.reader import find_sheet
 
     try:  # the reader has already opened (and vetted) this file; no need to load its table definitions again
         book = CalamineWorkbook.from_path(str(path))
     except Exception:
         raise RegisterError(f"{Path(path).name} cannot be opened as a workbook: it may be corrupt or password-protected.") from None
-    sheet = _find_sheet(list(book.sheet_names), "attendance")
+    sheet = find_sheet(list(book.sheet_names), "attendance")
     if sheet is None:
         return None
     try:

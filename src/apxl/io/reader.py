@@ -48,7 +48,8 @@ def open_workbook(path: str | Path) -> CalamineWorkbook:
         raise RegisterError(f"{path.name} cannot be opened as a workbook ({type(exc).__name__}): it may be corrupt or password-protected.") from None
 
 
-def _find_sheet(names: list[str], spec_name: str) -> str | None:
+def find_sheet(names: list[str], spec_name: str) -> str | None:
+    """The workbook's sheet for a contract table, matching its name or aliases loosely (case, spaces, hyphens)."""
     spec = SHEETS[spec_name]
     wanted = [norm(spec.sheet), *(norm(a) for a in spec.sheet_aliases)]
     by_norm = {norm(n): n for n in names}
@@ -112,7 +113,7 @@ def _from_listobjects(book: CalamineWorkbook, sheet: str, lookup: dict[str, str]
     return _raw_from_block(sheet, header_row, best.start[1], list(best.columns), best.to_python())
 
 
-def _from_cells(grid: list[list[Any]], sheet: str, lookup: dict[str, str], other: dict[str, str] | None) -> RawTable | None:
+def table_from_grid(grid: list[list[Any]], sheet: str, lookup: dict[str, str], other: dict[str, str] | None) -> RawTable | None:
     """Find the header row by scanning (title rows above it are tolerated) and take the rows below it."""
     best_row, best_score = None, 1
     for i, row in enumerate(grid[:_HEADER_SCAN_ROWS]):
@@ -153,7 +154,7 @@ def read_raw_tables(path: str | Path) -> tuple[dict[str, RawTable | None], dict[
     grids: dict[str, list[list[Any]]] = {}
     loaded: dict[str, Any] = {}
     for name, spec in SHEETS.items():
-        sheet = _find_sheet(names, name)
+        sheet = find_sheet(names, name)
         if sheet is None:
             raws[name] = None
             if name == "placements":
@@ -172,7 +173,7 @@ def read_raw_tables(path: str | Path) -> tuple[dict[str, RawTable | None], dict[
             other = header_lookup(SHEETS["closures"].model) if name == "terms" else None
             if name == "closures":
                 other = None
-            raw = _from_cells(grids[sheet], sheet, lookup, other)
+            raw = table_from_grid(grids[sheet], sheet, lookup, other)
             if name == "closures" and raw is not None and _score(raw.headers, header_lookup(SHEETS["terms"].model)) >= 2:
                 raw = None  # the terms table itself, not a closures table
         raws[name] = raw

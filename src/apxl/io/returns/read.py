@@ -16,7 +16,7 @@ from apxl.core.tables import SHEETS, header_lookup, norm_header
 from apxl.core.vocab import norm
 from apxl.errors import ApxlError
 from apxl.io.attendance import wide_from_grid
-from apxl.io.reader import _find_sheet, _from_cells
+from apxl.io.reader import find_sheet, table_from_grid
 from apxl.io.returns.safety import DEFAULT_LIMITS, Inspection, Limits, UnsafeReturnError, check_return_file
 
 RETURN_INFO_SHEET = "Return info"
@@ -124,12 +124,12 @@ def _info(grids: dict[str, list[list[Any]]]) -> ReturnInfo:
 
 def _placements(path: Path, grids: dict[str, list[list[Any]]]) -> RawTable:
     lookup = header_lookup(SHEETS["placements"].model)
-    named = _find_sheet(list(grids), "placements")
+    named = find_sheet(list(grids), "placements")
     candidates = [named] if named else []
     candidates += [n for n in grids if n != named and norm(n) not in NOT_PLACEMENTS]
     best: RawTable | None = None
     for sheet in candidates:
-        raw = _from_cells(grids[sheet], sheet, lookup, None) if grids[sheet] else None
+        raw = table_from_grid(grids[sheet], sheet, lookup, None) if grids[sheet] else None
         if raw is not None and (best is None or _matched(raw, lookup) > _matched(best, lookup)):
             best = raw
         if best is not None and sheet == named:
@@ -161,7 +161,7 @@ def _infer_school(placements: RawTable) -> str | None:
 def _attendance(grids: dict[str, list[list[Any]]]) -> tuple[Table | None, pd.DataFrame]:
     """The school's attendance codes: a pupil-by-session grid (as the template has) or the contract's long table."""
     empty = pd.DataFrame(columns=NOTE_COLUMNS)
-    sheet = _find_sheet(list(grids), "attendance")
+    sheet = find_sheet(list(grids), "attendance")
     if sheet is None or not grids[sheet]:
         return None, empty
     grid = grids[sheet]
@@ -169,7 +169,7 @@ def _attendance(grids: dict[str, list[list[Any]]]) -> tuple[Table | None, pd.Dat
     if wide is not None:
         table, found = wide
         return (table if len(table.frame) else None), found
-    raw = _from_cells(grid, sheet, header_lookup(SHEETS["attendance"].model), None)
+    raw = table_from_grid(grid, sheet, header_lookup(SHEETS["attendance"].model), None)
     if raw is None:
         return None, empty
     return parse_table("attendance", raw)
