@@ -2,7 +2,7 @@
 import pandas as pd
 from hypothesis import given, strategies as st
 
-from apxl.core.findings import Report, _display, display_series, flag
+from apxl.core.findings import Report, display_value, display_series, flag
 
 floats = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12)
 
@@ -10,19 +10,19 @@ floats = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_v
 @given(st.lists(st.one_of(st.none(), floats), max_size=20))
 def test_vectorised_display_matches_the_scalar_one_for_numbers(values):
     s = pd.Series(values, dtype="float64")
-    assert list(display_series(s)) == [_display(v) for v in s]
+    assert list(display_series(s)) == [display_value(v) for v in s]
 
 
 @given(st.lists(st.one_of(st.none(), st.dates(min_value=pd.Timestamp("1900-01-01").date(), max_value=pd.Timestamp("2200-01-01").date()).map(pd.Timestamp)), max_size=20))
 def test_vectorised_display_matches_the_scalar_one_for_dates(values):
     s = pd.Series(values, dtype="datetime64[ns]")
-    assert list(display_series(s)) == [_display(v) for v in s]
+    assert list(display_series(s)) == [display_value(v) for v in s]
 
 
 @given(st.lists(st.one_of(st.none(), st.text(max_size=5), st.integers(), floats), max_size=20))
 def test_vectorised_display_matches_the_scalar_one_for_mixed_cells(values):
     s = pd.Series(values, dtype=object)
-    assert list(display_series(s)) == [_display(v) for v in s]
+    assert list(display_series(s)) == [display_value(v) for v in s]
 
 
 def test_flag_builds_rows_for_the_masked_excel_rows():

@@ -38,7 +38,7 @@ class Finding:
         return {name: getattr(self, name) for name in FINDING_COLUMNS}
 
 
-def _display(value: Any) -> str | None:
+def display_value(value: Any) -> str | None:
     """A cell value as the user would read it in a findings table."""
     if value is None:
         return None
@@ -55,7 +55,7 @@ def _display(value: Any) -> str | None:
 
 
 def display_series(values: pd.Series) -> pd.Series:
-    """``_display`` for a whole column at once: dates as dd/mm/yyyy, whole floats without '.0', blanks as None."""
+    """``display_value`` for a whole column at once: dates as dd/mm/yyyy, whole floats without '.0', blanks as None."""
     out = pd.Series([None] * len(values), index=values.index, dtype=object)
     present = values.notna().to_numpy()
     if not present.any():
@@ -72,7 +72,7 @@ def display_series(values: pd.Series) -> pd.Series:
     elif pd.api.types.is_string_dtype(kept) and not pd.api.types.is_object_dtype(kept):
         text = kept.astype(str)
     else:
-        text = kept.map(_display)
+        text = kept.map(display_value)
     out[present] = text.to_numpy(dtype=object)
     return out
 
@@ -122,8 +122,8 @@ def rows(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """Rule output from a few hand-built records (for rules that are naturally per group)."""
     frame = pd.DataFrame(list(records), columns=RULE_OUTPUT_COLUMNS)
     if len(frame):
-        frame["key"] = frame["key"].map(_display)
-        frame["value"] = frame["value"].map(_display)
+        frame["key"] = frame["key"].map(display_value)
+        frame["value"] = frame["value"].map(display_value)
     return frame
 
 

@@ -191,12 +191,12 @@ def _lay_table(ws: Worksheet, slot: Slot, frame: pd.DataFrame | None, n_rows: in
         if cf.number_format:
             ws.column_dimensions[letter].number_format = cf.number_format
         if cf.choices:
-            ws.add_data_validation(_validation(cf, f"{letter}2:{letter}{covered}"))
+            ws.add_data_validation(list_validation(cf, f"{letter}2:{letter}{covered}"))
     if slot.first_col == 1:
         ws.freeze_panes = slot.freeze
 
 
-def _validation(cf: ColumnFormat, sqref: str) -> DataValidation:
+def list_validation(cf: ColumnFormat, sqref: str) -> DataValidation:
     dv = DataValidation(
         type="list",
         formula1=cf.choices,

@@ -11,7 +11,7 @@ import pandas as pd
 
 import apxl.core.rules.returns  # noqa: F401  (registers the RET rule ids)
 from apxl.core.check import check_register
-from apxl.core.findings import FINDING_COLUMNS, Report, _display, empty_findings
+from apxl.core.findings import FINDING_COLUMNS, Report, display_value, empty_findings
 from apxl.core.policy import Policy
 from apxl.core.register import Register, Table
 from apxl.core.rules.registry import RULES
@@ -108,7 +108,7 @@ def statuses(prepared: Prepared, findings: pd.DataFrame) -> pd.DataFrame:
 def _shown(value: Any) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "'Y'" if value else "'N'"
-    text = _display(value)
+    text = display_value(value)
     return f"'{text}'" if text is not None else "nothing"
 
 
@@ -134,13 +134,13 @@ def ret_findings(prepared: Prepared) -> pd.DataFrame:
         head = d["field"].map(HDR)
         theirs, mine = d["register_value"].map(_shown), d["returned_value"].map(_shown)
         parts.append(note("RET-005", sheet, d["row"].astype("int64").to_numpy(), head.to_numpy(), d["placement_id"].to_numpy(),
-                          d["returned_value"].map(_display).to_numpy(),
+                          d["returned_value"].map(display_value).to_numpy(),
                           [f"The LA register has {t} for {h}; your return has {y}. Check which is right and tell the AP team: "
                            "a return does not change a placement already on the register." for t, h, y in zip(theirs, head, mine)]))
     miss = prepared.missing
     if len(miss):
         parts.append(note("RET-006", sheet, None, None, miss["placement_id"].to_numpy(), None,
-                          [f"The LA register has placement {p} (provider {v}, started {_display(s)}) running in {prepared.month} for your school, "
+                          [f"The LA register has placement {p} (provider {v}, started {display_value(s)}) running in {prepared.month} for your school, "
                            "but your return does not include it: add the row, or give its end date."
                            for p, v, s in zip(miss["placement_id"], miss["provider_id"], miss["start_date"])]))
     parts = [p for p in parts if len(p)]

@@ -10,7 +10,7 @@ import pandas as pd
 
 from apxl.core.calendar import SchoolCalendar
 from apxl.core.check import check_register
-from apxl.core.findings import _display
+from apxl.core.findings import display_value
 from apxl.core.policy import Policy
 from apxl.core.reconcile import (
     PERSONAL_FIELDS, compare_invoices, expected_in_returns, month_bounds, month_costs, schools_not_returned, trace_row, with_placements,
@@ -104,7 +104,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             elif isinstance(v, (int, float)) and not pd.isna(v):
                 clean[k] = int(v) if float(v).is_integer() and not isinstance(v, float) else v
             else:
-                clean[k] = None if _is_na(v) else (v.item() if hasattr(v, "item") else _display(v))
+                clean[k] = None if _is_na(v) else (v.item() if hasattr(v, "item") else display_value(v))
         out.append(clean)
     return out
 

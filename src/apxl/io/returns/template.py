@@ -29,7 +29,7 @@ from apxl.io import guide
 from apxl.io.returns.cells import write
 from apxl.io.returns.read import RETURN_INFO_SHEET
 from apxl.io.safe_save import atomic_target
-from apxl.io.template import PROVIDER_IDS, _validation, column_formats
+from apxl.io.template import PROVIDER_IDS, list_validation, column_formats
 
 TEMPLATE_VERSION = "1"
 EXTRA_COLUMNS = ("Confirmed by school (Y/N)", "School comments")
@@ -164,7 +164,7 @@ def _placements(ws, register: Register, known: pd.DataFrame, urn: str, name: str
             if cf is not None and cf.number_format and not isinstance(cell.value, str):
                 cell.number_format = cf.number_format
         if cf is not None and cf.choices:
-            ws.add_data_validation(_validation(cf, f"{letter}{first}:{letter}{last}"))
+            ws.add_data_validation(list_validation(cf, f"{letter}{first}:{letter}{last}"))
     confirm = get_column_letter(len(formats) + 1)
     dv = DataValidation(type="list", formula1=_YN, allow_blank=True, showErrorMessage=True, errorTitle="Confirmed", error="Enter Y or N.")
     dv.add(f"{confirm}{first}:{confirm}{last}")
