@@ -133,3 +133,24 @@ def test_money_of_rows_with_blank_groups_is_kept(setup):
     assert prov.frame.set_index("Provider ID").loc["(no Provider ID)", "Cost (£)"] == 2700.00
     for name in ("apxlCostByProvider", "apxlCostByHomeSchool", "apxlCostByRoute"):
         assert fund.table(name).total_row["Total (£)"] == 23198.69
+
+
+def test_awpu_recovery_listed_per_excluding_school_in_the_period_it_took_effect(setup):
+    from apxl.core.policy import Policy
+    from apxl.core.recovery import awpu_recoveries
+
+    reg0, cal, _ = setup
+    rows = [dict(r) for r in PLACEMENTS]
+    # A1 (Oak High, no year group: DOB gives Year 8 = KS3) excluded 09/12/2024: 16 complete weeks to 31/03/2025.
+    rows[0].update({"Exclusion start date": "09/12/2024", "Date of birth": "01/03/2012"})
+    # A10 (Oak High) excluded 06/01/2025 with no date of birth or year group: counted, not priced.
+    rows[9].update({"Exclusion start date": "06/01/2025"})
+    reg = register_from_records(placements=rows, providers=PROVIDERS, terms=TERMS)
+    policy = default_policy().with_changes(awpu={"KS3": 5200.0})
+    rec = awpu_recoveries(reg.placements, policy)
+    assert rec.set_index("placement_id").loc["A1", "amount"] == 1600.00  # 5,200 x 16/52
+    book = cost_book(reg, cal, policy)
+    autumn = funding_summary(reg, cal, policy, "2024-25-autumn", awpu_recovery=rec, book=book).table("apxlAwpuRecovery").frame
+    assert autumn.to_dict("records") == [{"Home school URN": "100001", "Home school": "Oak High", "Exclusions": 1, "Priced": 1, "AWPU recovery (£)": 1600.0}]
+    fy = funding_summary(reg, cal, policy, "FY 2024-25", awpu_recovery=rec, book=book).table("apxlAwpuRecoveryFY")
+    assert fy.frame.iloc[0]["Exclusions"] == 2 and fy.frame.iloc[0]["Priced"] == 1 and fy.total_row["AWPU recovery (£)"] == 1600.0

@@ -283,7 +283,8 @@ def funding_summary(
     """Cost by payer, element, route, provider and home school for a term ('2024-25-spring') or a
     financial year ('FY 2024-25'); possible double funding (FND-004) totalled; budget against actual.
 
-    ``awpu_recovery`` (optional): home_school_urn, amount (£) of FND-005 recoveries in the period.
+    ``awpu_recovery`` (optional): ``apxl.core.recovery.awpu_recoveries``; exclusions that took effect in
+    the period are listed per excluding school (FND-005).
     ``book``: a precomputed ``cost_book`` (pass one when building several summaries).
     """
     book = book if book is not None else cost_book(register, calendar, policy)
@@ -333,11 +334,10 @@ def funding_summary(
     if len(home) and len(costs):
         names = costs.drop_duplicates("home_school_urn").set_index("home_school_urn")["home_school_name"]
         home.insert(1, "Home school", home["Home school URN"].map(names))
-    if awpu_recovery is not None and len(home):
-        rec = awpu_recovery.groupby("home_school_urn")["amount"].sum()
-        home["AWPU recovery (£)"] = home["Home school URN"].map(rec).fillna(0).round(2)
     tables.append(SummaryTable("apxlCostByHomeSchool", "Cost by home school (school-paid amounts are recharges to schools)", home,
                                money=tuple(c for c in home.columns if c.endswith("(£)"))))
+    if awpu_recovery is not None:
+        tables.append(_recovery_table(awpu_recovery, start, end))
     flagged = costs[costs["row"].isin(list(double_funding_rows))] if len(costs) else costs
     tables.append(SummaryTable(
         "apxlDoubleFunding", "Possible double funding (FND-004)",
@@ -358,6 +358,26 @@ def funding_summary(
         t.name = t.name + ("FY" if period.upper().startswith("FY") else "")
     summary = Summary(sheet=sheet, title=f"Funding summary, {period}", period=period, start=start, end=end, tables=tables)
     return _finish(summary, publish)
+
+
+def _recovery_table(recoveries: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> SummaryTable:
+    """AWPU to recover from each excluding school for exclusions taking effect in the period (reg 27, FND-005)."""
+    due = recoveries[recoveries["excluded_on"].between(start, end)]
+    urn = due["home_school_urn"].astype(object).fillna(NOT_RECORDED)
+    grouped = due.assign(urn=urn).groupby("urn", sort=True)
+    frame = pd.DataFrame({
+        "Home school URN": list(grouped.groups),
+        "Home school": grouped["home_school_name"].first().to_numpy() if len(due) else [],
+        "Exclusions": grouped.size().to_numpy() if len(due) else [],
+        "Priced": grouped["amount"].count().to_numpy() if len(due) else [],
+        "AWPU recovery (£)": grouped["amount"].sum().round(2).to_numpy() if len(due) else [],
+    })
+    return SummaryTable(
+        "apxlAwpuRecovery", "AWPU recovery due from excluding schools (FND-005)", frame,
+        money=("AWPU recovery (£)",), counts=("Exclusions", "Priced"),
+        note="A x B/52 for each permanent exclusion taking effect in the period (School and Early Years Finance Regulations, reg 27); "
+             "an exclusion without a date or year group is counted but not priced.",
+    )
 
 
 # ---- publication -------------------------------------------------------------------------------

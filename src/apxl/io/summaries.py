@@ -11,6 +11,7 @@ from apxl.core.attendance import placement_measures
 from apxl.core.calendar import SchoolCalendar, academic_year_of
 from apxl.core.check import check_register
 from apxl.core.policy import Policy
+from apxl.core.recovery import awpu_recoveries
 from apxl.core.register import Register
 from apxl.core.summaries import Summary, build_summaries, terms_in_year
 from apxl.errors import ApxlError
@@ -61,7 +62,8 @@ def summaries_for(
     codes = getattr(policy, "attendance_codes", None)
     if codes is not None and len(register.attendance):
         attendance = placement_measures(register.attendance, register.placements, codes, calendar, providers=register.providers, as_of=as_of, by_term=True)
-    return build_summaries(register, calendar, policy, terms, double_funding_rows=rows, attendance=attendance, budget=_budget(register), publish=publish)
+    return build_summaries(register, calendar, policy, terms, double_funding_rows=rows, attendance=attendance,
+                           awpu_recovery=awpu_recoveries(register.placements, policy), budget=_budget(register), publish=publish)
 
 
 def write_summaries(source, summaries: list[Summary], output=None, in_place: bool = False) -> Path:

@@ -7,7 +7,7 @@ import pytest
 from apxl.core.check import check_register
 from apxl.core.parse import register_from_records
 from apxl.core.policy import default_policy
-from apxl.core.rules.funding import recovery_weeks
+from apxl.core.recovery import recovery_weeks
 from apxl.core.vocab import ROUTES
 from apxl.io.profiles import policy_for
 

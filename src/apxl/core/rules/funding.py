@@ -7,7 +7,8 @@ import pandas as pd
 from apxl.core.check import Context
 from apxl.core.findings import flag
 from apxl.core.matrix import describe
-from apxl.core.rules._spans import dmy, ids, last_day, placement_key_stage
+from apxl.core.recovery import awpu_recoveries
+from apxl.core.rules._spans import dmy, ids, last_day
 from apxl.core.rules.registry import rule
 
 _TABLE = "placements"
@@ -144,37 +145,13 @@ def _text(values: pd.Series, fmt: str) -> pd.Series:
 
 
 # ---- FND-005: AWPU recovery after a permanent exclusion ------------------------------------------------
-def recovery_weeks(excluded_on: pd.Series, year_group: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """B in A x B/52: complete weeks from the day the exclusion takes effect to the end of the financial year
-    (31 March), or to the end of the school year (31 August) for a Year 11 pupil excluded on or after 1 April.
-    Returns (weeks, the end date used). DOMAIN.md §8; School and Early Years Finance Regulations reg 27."""
-    d = pd.to_datetime(excluded_on)
-    fy_end_year = d.dt.year + (d.dt.month >= 4).astype("int64")
-    fy_end = pd.to_datetime(pd.DataFrame({"year": fy_end_year, "month": 3, "day": 31}), errors="coerce")
-    leaving = year_group.astype("Int64").eq(11).fillna(False).astype(bool) & (d.dt.month.between(4, 8)).fillna(False).astype(bool)
-    school_end = pd.to_datetime(pd.DataFrame({"year": d.dt.year, "month": 8, "day": 31}), errors="coerce")
-    end = fy_end.where(~leaving, school_end)
-    weeks = ((end - d).dt.days + 1) // 7
-    return weeks.astype("Int64"), end
-
-
 @rule("FND-005", "PEX placement: AWPU recovery due from the excluding school (amount A x B/52)", "info", _REG27)
 def awpu_recovery(ctx: Context) -> pd.DataFrame | None:
     p = ctx.register.placements
-    pex = p[p["route"].eq("PEX").fillna(False)]
-    if pex.empty:
+    first = awpu_recoveries(p, ctx.policy)  # one per exclusion, amounts worked out in apxl.core.recovery
+    if first.empty:
         return None
-    # One recovery per exclusion: the pupil's first PEX placement for each exclusion date.
-    first = pex.sort_values(["start_date"], kind="stable")
-    first = first[~first.duplicated(["upn", "exclusion_start_date"], keep="first") | first["upn"].isna()]
-    when = first["exclusion_start_date"]
-    from apxl.core.pupils import year_groups
-
-    years = first["year_group"].astype("Int64").fillna(year_groups(first["date_of_birth"], when.fillna(first["start_date"])))
-    stage = placement_key_stage(first, when.fillna(first["start_date"]))
-    weeks, end = recovery_weeks(when, years)
-    awpu = stage.map(lambda ks: ctx.policy.awpu_for(ks) if isinstance(ks, str) else None).astype("float64")
-    amount = (awpu * weeks.astype("float64") / 52).round(2)
+    when, weeks, end, awpu, amount, stage = (first[c] for c in ("excluded_on", "weeks", "end", "awpu", "amount", "key_stage"))
     school = first["home_school_name"].astype("object").where(first["home_school_name"].notna(),
                                                               "URN " + first["home_school_urn"].astype(str)).where(
         first["home_school_name"].notna() | first["home_school_urn"].notna(), "the excluding school")
