@@ -19,34 +19,43 @@ MEASURE_COLUMNS = [
     "attendance_rate", "absence_rate", "persistent", "severe",
 ]
 _KEY = ["upn", "date", "session"]
+_MARK_COLUMNS = ["row", "upn", "date", "group", "possible", "attendance"]
 
 
-def resolve_marks(sess: pd.DataFrame) -> pd.DataFrame:
+def resolve_marks(sess: pd.DataFrame, keep: np.ndarray | None = None, columns: list[str] | None = None) -> pd.DataFrame:
     """One mark per pupil per session, from a ``sessions_frame``: the school register's mark, except that a
     school D (the pupil was scheduled at the other school) gives way to that provider's own mark; sessions
-    only the provider recorded count too. Codes not valid on their date (ATT-001) are left out."""
-    s = sess[sess["valid"].to_numpy(dtype=bool)]
-    if s.empty:
-        return s
-    provider = s["source"].eq("Provider").to_numpy()
-    rank = np.where(provider, 1, np.where(s["code"].eq("D").to_numpy(), 2, 0))
+    only the provider recorded count too. Codes not valid on their date (ATT-001) are left out, and so are
+    rows where ``keep`` (a boolean array, when given) is False; ``columns`` picks the columns returned."""
+    valid = sess["valid"].to_numpy(dtype=bool)
+    # Work on positions and take the rows once at the end: filtering a national sessions frame
+    # (16 million rows) copies every column each time.
+    pos = np.flatnonzero(valid if keep is None else valid & keep)
+    out = sess if columns is None else sess[columns]
+    if len(pos) == 0:
+        return out.iloc[pos]
+    provider = sess["source"].eq("Provider").to_numpy()[pos]
+    rank = np.where(provider, 1, np.where(sess["code"].eq("D").to_numpy()[pos], 2, 0))
     # Integer keys (pupil, day, session) sort far faster than strings at 800,000 rows.
-    pupil = pd.factorize(s["upn"])[0].astype("int64")
-    day = s["date"].to_numpy(dtype="datetime64[D]").astype("int64")
-    key = (pupil * (day.max() - day.min() + 1) + (day - day.min())) * 2 + s["pm"].to_numpy(dtype="int64")
-    order = np.lexsort((rank, key))
+    pupil = pd.factorize(sess["upn"])[0][pos].astype("int64")
+    day = sess["date"].to_numpy(dtype="datetime64[D]").astype("int64")[pos]
+    key = (pupil * (day.max() - day.min() + 1) + (day - day.min())) * 2 + sess["pm"].to_numpy(dtype="int64")[pos]
+    order = np.argsort(key * 3 + rank, kind="stable")  # by key, then rank (one stable sort: twice as fast as lexsort)
     ordered = key[order]
     first = np.r_[True, ordered[1:] != ordered[:-1]]
-    return s.iloc[np.sort(order[first])]
+    return out.iloc[pos[np.sort(order[first])]]
 
 
 def _flags(marks: pd.DataFrame) -> pd.DataFrame:
     possible = marks["possible"].to_numpy(dtype=bool)
+    # The group's few distinct values are compared, not one string per mark (16 million at national scale).
+    g_id, g_uni = pd.factorize(marks["group"])
+    g_uni = np.append(np.asarray(g_uni, dtype=object), None)  # slot -1: a missing group
     return pd.DataFrame({
         "possible": possible.astype("int64"),
         "attended": (marks["attendance"].to_numpy(dtype=bool) & possible).astype("int64"),
-        "authorised": (possible & marks["group"].eq("authorised").to_numpy()).astype("int64"),
-        "unauthorised": (possible & marks["group"].eq("unauthorised").to_numpy()).astype("int64"),
+        "authorised": (possible & (g_uni == "authorised")[g_id]).astype("int64"),
+        "unauthorised": (possible & (g_uni == "unauthorised")[g_id]).astype("int64"),
         "not_counted": (~possible).astype("int64"),
     }, index=marks.index)
 
@@ -67,14 +76,15 @@ def add_rates(counts: pd.DataFrame, persistent: float = PERSISTENT_ABSENCE, seve
 
 def _prepared(attendance: pd.DataFrame, codes: CodeSet, as_of: Any, calendar: Any = None) -> pd.DataFrame:
     sess = attendance if "valid" in attendance.columns else sessions_frame(attendance, codes)
+    keep = np.ones(len(sess), dtype=bool)
     if as_of is not None:
-        sess = sess[sess["date"] <= pd.Timestamp(as_of)]
+        keep &= (sess["date"] <= pd.Timestamp(as_of)).to_numpy()
     if calendar is not None and len(sess):
         # Only school days have possible sessions; marks on other days are ATT-008's business.
-        uniq = pd.unique(sess["date"].to_numpy())
-        school = pd.Series(calendar.is_school_day(pd.Series(uniq)), index=uniq)
-        sess = sess[school.reindex(sess["date"].to_numpy()).to_numpy(dtype=bool)]
-    return resolve_marks(sess)
+        day_id, days = pd.factorize(sess["date"].to_numpy())
+        keep &= np.asarray(calendar.is_school_day(pd.Series(days)), dtype=bool)[day_id] & (day_id >= 0)
+    # Only the columns the measures read are taken (the rest of a sessions frame is for the ATT messages).
+    return resolve_marks(sess, keep, columns=[c for c in _MARK_COLUMNS if c in sess.columns])
 
 
 def pupil_term_measures(
@@ -106,7 +116,9 @@ def pupil_term_measures(
     d_id, d_uni = pd.factorize(dates)
     t_of_date, terms = pd.factorize(calendar.term_of(pd.Series(d_uni)).to_numpy(dtype=object))
     group = pupil.astype("int64") * len(terms) + t_of_date[d_id]
-    order = np.lexsort((dates, group))  # by group, then date: the last of each group is its latest mark
+    # By group, then date (the last of each group is its latest mark): one stable sort on a combined key.
+    date_rank = np.argsort(np.argsort(np.asarray(d_uni)))[d_id]
+    order = np.argsort(group * len(d_uni) + date_rank, kind="stable")
     g_sorted = group[order]
     starts = np.r_[True, g_sorted[1:] != g_sorted[:-1]]
     ends = np.r_[g_sorted[1:] != g_sorted[:-1], True]
