@@ -202,13 +202,20 @@ _EXPECT = {
 }
 
 
+def _factorize(raw: pd.Series) -> tuple[np.ndarray, Any]:
+    """Codes and distinct values. Text columns read from CSV/Parquet stay Arrow strings: turning 16 million of
+    them into Python objects first took longer than parsing them."""
+    typed_text = raw.dtype != object and pd.api.types.is_string_dtype(raw.dtype)
+    return pd.factorize(raw if typed_text else raw.astype(object), use_na_sentinel=True)
+
+
 def coerce_column(raw: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
     """Parse a column; returns (typed series, mask of cells that could not be read).
 
     Values are parsed once per distinct value, which keeps a year of attendance fast.
     """
     parse = _parser(col)
-    codes, uniques = pd.factorize(raw.astype(object), use_na_sentinel=True)
+    codes, uniques = _factorize(raw)
     parsed = [parse(u) for u in uniques]
     bad_u = np.array([p is _INVALID for p in parsed], dtype=bool)
     clean = [None if p is _INVALID else p for p in parsed] + [None]  # the last slot stands for blank cells
@@ -260,8 +267,8 @@ def parse_table(name: str, raw: RawTable) -> tuple[Table, pd.DataFrame]:
     key_field = spec.key[0]
     if key_field in found:
         # Once per distinct value, not per row: an Attendance sheet repeats each UPN hundreds of times.
-        col = raw.frame.iloc[:, found[key_field]].astype(object)
-        codes, uniques = pd.factorize(col, use_na_sentinel=True)
+        col = raw.frame.iloc[:, found[key_field]]
+        codes, uniques = _factorize(col)
         texts = np.array([None if is_blank(u) else _as_text(u) for u in uniques] + [None], dtype=object)
         keys = pd.Series(texts[np.where(codes >= 0, codes, len(uniques))], index=col.index, dtype=object)
     else:
