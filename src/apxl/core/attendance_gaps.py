@@ -27,31 +27,39 @@ def missing_session_runs(attendance: pd.DataFrame, sess: pd.DataFrame, facts: pd
     need = ["upn", "date", "session"]
     if attendance is None or attendance.empty or facts.empty or not set(need) <= set(attendance.columns):
         return _empty()
-    rec = attendance.loc[attendance[need].notna().all(axis=1).to_numpy()]
-    rec_dates = pd.to_datetime(rec["date"]).dt.normalize()
-    rec = rec.loc[(rec_dates <= as_of).to_numpy()]
-    if rec.empty:
+    # One filter (a national register has 16 million rows: each copy of it costs seconds).
+    all_dates = pd.to_datetime(attendance["date"]).dt.normalize()
+    wanted = attendance[need].notna().all(axis=1).to_numpy() & (all_dates <= as_of).to_numpy()
+    if not wanted.any():
         return _empty()
-    rec_dates = pd.to_datetime(rec["date"]).dt.normalize().to_numpy(dtype="datetime64[ns]")
+    rec_dates = all_dates.to_numpy(dtype="datetime64[ns]")[wanted]
     sd = calendar.school_day_dates(pd.Timestamp(rec_dates.min()), pd.Timestamp(rec_dates.max())).to_numpy(dtype="datetime64[ns]")
     if len(sd) == 0:
         return _empty()
     pos = np.searchsorted(sd, rec_dates)
     on_sd = (pos < len(sd)) & (sd[np.minimum(pos, len(sd) - 1)] == rec_dates)
-    upn_codes, upns = pd.factorize(pd.concat([rec["upn"].astype(str), facts["upn"].astype(str)], ignore_index=True))
-    rec_u = upn_codes[: len(rec)]
+    # Columns are read as arrays and masked, never copied as a frame. Pupil ids come from the register's own
+    # (Arrow string) column, numbered by first appearance among the kept marks; a placement's pupil with no
+    # marks gets -1.
+    all_u, all_upns = pd.factorize(attendance["upn"].astype(str))
+    rec_u, seen = pd.factorize(all_u[wanted])
+    upns = np.asarray(all_upns, dtype=object)[seen]
     width = 2 * len(sd) + 2  # slots per pupil: two sessions per school day, with room so pupils never touch
-    pm = rec["session"].astype(str).eq("PM").to_numpy()
+    pm = attendance["session"].astype(str).eq("PM").to_numpy()[wanted]
     keys = rec_u.astype("int64") * width + pos.astype("int64") * 2 + pm
-    school = rec["source"].astype("object").fillna("School").ne("Provider").to_numpy() if "source" in rec.columns else np.ones(len(rec), bool)
+    if "source" in attendance.columns:
+        school = (attendance["source"].ne("Provider") | attendance["source"].isna()).to_numpy()[wanted]
+    else:
+        school = np.ones(len(keys), bool)
     keep = on_sd
-    keys, school, rows = keys[keep], school[keep], rec.index.to_numpy(dtype="int64")[keep]
-    wide = "mark_column" in rec.columns
-    cols = rec["mark_column"].astype(str).to_numpy()[keep] if wide else np.full(len(keys), date_header, dtype=object)
+    keys, school, rows = keys[keep], school[keep], attendance.index.to_numpy(dtype="int64")[wanted][keep]
+    wide = "mark_column" in attendance.columns
     order = np.argsort(keys, kind="stable")
-    keys, school, rows, cols = keys[order], school[order], rows[order], cols[order]
+    cols = attendance["mark_column"].astype(str).to_numpy()[wanted][keep][order] if wide else None
+    keys, school, rows = keys[order], school[order], rows[order]
     first_of = np.r_[True, keys[1:] != keys[:-1]]
-    K, K_rows, K_cols = keys[first_of], rows[first_of], cols[first_of]
+    K, K_rows = keys[first_of], rows[first_of]
+    K_cols = cols[first_of] if wide else None
     KS = keys[school]  # already sorted: drop repeats without a hash pass
     KS = KS[np.r_[True, KS[1:] != KS[:-1]]] if len(KS) else KS
     if len(K) == 0:
@@ -59,7 +67,7 @@ def missing_session_runs(attendance: pd.DataFrame, sess: pd.DataFrame, facts: pd
 
     # Windows: each placement's span, cut to the first and last recorded session inside it.
     f = facts.reset_index(drop=True)
-    fu = upn_codes[len(rec):].astype("int64")
+    fu = pd.Index(upns).get_indexer(f["upn"].astype(str)).astype("int64")
     start_slot = np.searchsorted(sd, f["start"].to_numpy(dtype="datetime64[ns]")) * 2
     end = np.minimum(f["end"].to_numpy(dtype="datetime64[ns]"), np.datetime64(as_of, "ns"))
     end_slot = (np.searchsorted(sd, end, side="right") - 1) * 2 + 1
@@ -109,7 +117,7 @@ def missing_session_runs(attendance: pd.DataFrame, sess: pd.DataFrame, facts: pd
         "last_session": np.where(lk % 2 == 1, "PM", "AM"),
         "sessions": runs["sessions"].to_numpy().astype("int64"),
         "at_row": K_rows[np.maximum(before, 0)],
-        "at_column": K_cols[np.maximum(before, 0)],
+        "at_column": K_cols[np.maximum(before, 0)] if wide else np.full(len(fk), date_header, dtype=object),
     })
     if wide:
         # In a grid the missing cell itself exists: name the column other pupils' marks for that session sit under.
