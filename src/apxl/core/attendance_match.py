@@ -137,7 +137,11 @@ def coverage_segments(facts: pd.DataFrame) -> pd.DataFrame:
             + pairs["provider_id"].fillna("?").astype(str) + ", " + reg_text.astype(str) + ", commissioned by "
             + pairs["commissioner"].fillna("?").astype(str)
             + np.where(pairs["days"].notna(), ", " + pairs["days"].fillna("").astype(str) + " only", "") + ")")
-    described = desc.groupby(pairs["seg"].to_numpy()).agg("; ".join)
+    # Most segments have one placement: join the texts only where several cover a segment.
+    seg_of = pairs["seg"].to_numpy()
+    several = pd.Series(seg_of).duplicated(keep=False).to_numpy()
+    described = pd.concat([pd.Series(desc.to_numpy()[~several], index=seg_of[~several]),
+                           desc[several].groupby(seg_of[several]).agg("; ".join)])
     out = segs.assign(**agg)
     out["desc"] = described.reindex(out["seg"].to_numpy()).to_numpy()
     return out[out["cover"] > 0][cols].reset_index(drop=True)
@@ -152,11 +156,14 @@ def match_sessions(sess: pd.DataFrame, segs: pd.DataFrame) -> pd.DataFrame:
     """
     n = len(sess)
     out = pd.DataFrame({"in_span": np.zeros(n, bool), "covered": np.zeros(n, bool), "dual_ok": np.zeros(n, bool),
-                        "la": np.zeros(n, bool), "school": np.zeros(n, bool), "desc": pd.Series([None] * n, dtype="object")})
+                        "la": np.zeros(n, bool), "school": np.zeros(n, bool), "desc": pd.Series(np.full(n, None, dtype=object), dtype="object")})
     if n == 0 or segs.empty:
         return out
-    ids, uniq = pd.factorize(pd.concat([segs["upn"].astype(str), sess["upn"]], ignore_index=True))
-    seg_u, ses_u = ids[: len(segs)].astype("int64"), ids[len(segs):].astype("int64")
+    # Pupil ids from the sessions' own (Arrow string) column; a segment's pupil with no sessions gets -1 and
+    # matches nothing. (Concatenating the two columns turned 16 million strings into Python objects.)
+    ses_u, uniq = pd.factorize(sess["upn"])
+    ses_u = ses_u.astype("int64")
+    seg_u = pd.Index(uniq).get_indexer(segs["upn"].astype(str)).astype("int64")
     seg_start = pd.to_datetime(segs["seg_start"]).to_numpy(dtype="datetime64[D]").astype("int64")
     seg_end = pd.to_datetime(segs["seg_end"]).to_numpy(dtype="datetime64[D]").astype("int64")
     day = sess["date"].to_numpy(dtype="datetime64[D]").astype("int64")
@@ -169,7 +176,7 @@ def match_sessions(sess: pd.DataFrame, segs: pd.DataFrame) -> pd.DataFrame:
     found = at >= 0
     idx = order[np.maximum(at, 0)]
     inside = found & (seg_u[idx] == ses_u) & (day < seg_end[idx])
-    dow = sess["date"].dt.dayofweek.to_numpy()
+    dow = (day + 3) % 7  # Monday 0 .. Sunday 6 (1 January 1970 was a Thursday)
     bit = np.where(dow < 5, 1 << np.minimum(dow, 4), -1)  # weekends: covered if any weekday is
     for col in ("cover", "dual_ok", "la", "school"):
         mask = segs[col].to_numpy(dtype="int64")[idx]
