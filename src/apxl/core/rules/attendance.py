@@ -263,10 +263,23 @@ def provider_absence_vs_school(ctx):
     s = _sessions(ctx)
     if s is None:
         return None
-    prov = s[s["source"].eq("Provider").to_numpy() & s["group"].isin(ABSENCE).to_numpy()]
+    prov_mask = s["source"].eq("Provider").to_numpy() & s["group"].isin(ABSENCE).to_numpy()
+    prov = s[prov_mask]
     if prov.empty:
         return None
-    school = s[s["source"].ne("Provider").to_numpy() & s["group"].isin(ATTENDING).to_numpy()].reset_index(names="_pos")
+    school_mask = s["source"].ne("Provider").to_numpy() & s["group"].isin(ATTENDING).to_numpy()
+    # Only school marks for a session the provider marked absent can match: find them on integer keys
+    # first, so the merge below sees thousands of rows, not the whole school register.
+    pupil = pd.factorize(s["upn"])[0].astype("int64")
+    day = s["date"].to_numpy(dtype="datetime64[D]").astype("int64")
+    key = (pupil * (day.max() - day.min() + 1) + (day - day.min())) * 2 + s["pm"].to_numpy(dtype="int64")
+    if key.max() < 8 * len(key):  # dense keys: a bitmap look-up
+        marked = np.zeros(int(key.max()) + 1, dtype=bool)
+        marked[key[prov_mask]] = True
+        school_mask &= marked[key]
+    else:
+        school_mask &= pd.Series(key).isin(pd.unique(key[prov_mask])).to_numpy()
+    school = s[school_mask].reset_index(names="_pos")
     both = school.merge(prov[["upn", "date", "session", "code", "meaning"]].drop_duplicates(["upn", "date", "session"]),
                         on=["upn", "date", "session"], suffixes=("", "_prov"))
     if both.empty:
