@@ -1,8 +1,10 @@
 """Typing a raw sheet: match headers to the contract, coerce values, and report STR findings."""
 from __future__ import annotations
 
+import copy
 import re
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Callable
 
 import numpy as np
@@ -203,10 +205,11 @@ _EXPECT = {
 
 
 def _factorize(raw: pd.Series) -> tuple[np.ndarray, Any]:
-    """Codes and distinct values. Text columns read from CSV/Parquet stay Arrow strings: turning 16 million of
-    them into Python objects first took longer than parsing them."""
-    typed_text = raw.dtype != object and pd.api.types.is_string_dtype(raw.dtype)
-    return pd.factorize(raw if typed_text else raw.astype(object), use_na_sentinel=True)
+    """Codes and distinct values. Text and number columns read from CSV/Parquet keep their own dtype: turning
+    16 million of them into Python objects first took longer than parsing them. (NumPy numbers parse as the
+    Python ones do: every parser accepts np.integer/np.floating.)"""
+    typed = raw.dtype != object and (pd.api.types.is_string_dtype(raw.dtype) or raw.dtype.kind in "iuf")
+    return pd.factorize(raw if typed else raw.astype(object), use_na_sentinel=True)
 
 
 def coerce_column(raw: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
@@ -230,7 +233,10 @@ def coerce_column(raw: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
     elif dtype == "str":
         distinct = pd.Series(clean, dtype=object)
         typed = distinct.astype("str").where(pd.notna(distinct)).astype("str")
-        series = pd.Series(typed.array.take(idx), index=raw.index)
+        if raw.dtype == typed.dtype and typed.iloc[:-1].tolist() == list(uniques):
+            series = raw.copy()  # already clean text (a CSV/Parquet column): every value parses to itself
+        else:
+            series = pd.Series(typed.array.take(idx), index=raw.index)
     else:
         taken = np.asarray(clean, dtype=object)[idx]
         series = pd.Series(list(taken), index=raw.index, dtype=object).astype(dtype)
@@ -292,18 +298,47 @@ def parse_table(name: str, raw: RawTable) -> tuple[Table, pd.DataFrame]:
     # Values outside the allowed lists have been reported; blank them so rules see only valid values.
     for field, col in cols.items():
         if col.allowed and field in found:
-            frame.loc[~frame[field].isin(col.allowed) & frame[field].notna(), field] = None
+            outside = ~frame[field].isin(col.allowed) & frame[field].notna()
+            if outside.any():
+                frame.loc[outside, field] = None
     table = Table(name=name, sheet=raw.sheet, frame=frame, headers=hdrs, letters=letters, header_row=raw.header_row)
     out = pd.concat([f for f in findings if len(f)], ignore_index=True) if any(len(f) for f in findings) else _out([])
     return table, out
+
+
+def _has_duplicates(frame: pd.DataFrame, cols: list[str]) -> bool:
+    """Whether two rows share the values of ``cols`` (blank equals blank, as in pandas' ``duplicated``)."""
+    ids = np.zeros(len(frame), dtype=np.int64)
+    size = 1
+    for c in cols:
+        codes, uniques = pd.factorize(frame[c], use_na_sentinel=False)
+        size *= max(len(uniques), 1)
+        if size > 2**62:
+            return True  # ids would overflow: let pandera look
+        ids = ids * max(len(uniques), 1) + codes
+    if size <= 8 * len(ids) + 1024:
+        return bool(len(ids)) and int(np.bincount(ids, minlength=size).max()) > 1
+    return bool(pd.Series(ids).duplicated().any())
+
+
+@lru_cache(maxsize=None)
+def _without_unique(model) -> pa.DataFrameSchema:
+    schema = copy.deepcopy(model.to_schema())
+    schema.unique = None
+    return schema
 
 
 def _validate(
     spec, frame: pd.DataFrame, keys: pd.Series, sheet: str, hdrs: dict[str, str], unreadable: set[tuple[int, str]], present: set[str]
 ) -> pd.DataFrame:
     """Run the pandera model; blank required values, duplicate keys and disallowed values become findings."""
+    schema = spec.model.to_schema()
+    if schema.unique and not _has_duplicates(frame, list(schema.unique)):
+        # No duplicate keys (found on integer ids): pandera need not search for them again, which was most of
+        # its time on a national year of attendance. With any duplicate, pandera checks as before.
+        schema = _without_unique(spec.model)
     try:
-        spec.model.validate(frame, lazy=True)
+        schema.validate(frame, lazy=True)
         return _out([])
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
