@@ -91,13 +91,16 @@ def validate(
     Example: [bold]apxl validate register.xlsx --as-of 2025-01-31 -o checked.xlsx[/]
     Example: [bold]apxl validate register.xlsx --attendance sessions.parquet --format csv[/]
     """
+    from apxl.io.prefetch import prefetch_tables
+
+    pending = prefetch_tables(workbook)  # the tables load on a second core while pandas and the rules import
     from apxl.io.profiles import check_with_policy
     from apxl.io.reader import read_register
 
     try:
         when = parse_as_of(as_of)
         with err.status("Reading the register..."):
-            register = read_register(workbook)
+            register = read_register(workbook, pending.tables() if pending else None)
         if attendance is not None:
             from apxl.io.attendance import use_attendance_file
 

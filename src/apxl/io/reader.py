@@ -145,14 +145,17 @@ def table_from_grid(grid: list[list[Any]], sheet: str, lookup: dict[str, str], o
     return _raw_from_block(sheet, best_row + 1, start_col, header[start_col:end_col], body)
 
 
-def read_raw_tables(path: str | Path) -> tuple[dict[str, RawTable | None], dict[str, tuple[str, str]]]:
-    """Locate every contract table in the workbook; returns the raw tables and why any are missing."""
+def read_raw_tables(path: str | Path, tables: dict[str, Any] | None = None) -> tuple[dict[str, RawTable | None], dict[str, tuple[str, str]]]:
+    """Locate every contract table in the workbook; returns the raw tables and why any are missing.
+
+    ``tables`` are Excel tables already loaded from this file, by name (``apxl.io.prefetch``).
+    """
     book = open_workbook(path)
     names = list(book.sheet_names)
     raws: dict[str, RawTable | None] = {}
     missing: dict[str, tuple[str, str]] = {}
     grids: dict[str, list[list[Any]]] = {}
-    loaded: dict[str, Any] = {}
+    loaded: dict[str, Any] = dict(tables or {})
     for name, spec in SHEETS.items():
         sheet = find_sheet(names, name)
         if sheet is None:
@@ -191,9 +194,12 @@ def _first_headers(model) -> list[str]:
     return [c.header for c in columns(model)]
 
 
-def read_register(path: str | Path) -> Register:
-    """Read and type a register workbook; structural problems become STR findings on the Register."""
-    raws, missing = read_raw_tables(path)
+def read_register(path: str | Path, tables: dict[str, Any] | None = None) -> Register:
+    """Read and type a register workbook; structural problems become STR findings on the Register.
+
+    ``tables``: Excel tables already loaded from this file (see ``apxl.io.prefetch``).
+    """
+    raws, missing = read_raw_tables(path, tables)
     wide = None
     from apxl.io.attendance import is_long_table, read_wide_attendance
 
