@@ -36,11 +36,14 @@ from generate import DATA, ROOT, Dataset, Spec, cached  # noqa: E402
 HERE = Path(__file__).resolve().parent
 STEPS = HERE / "steps.py"
 # Background placements passed to the demo generator (it plants about 60 more) and where attendance goes.
-SCALES = {"la": Spec(2_000, attendance_file=False), "national": Spec(50_000, attendance_file=True)}
+# LA: 2,400 background placements give the ~800,000 sessions of DESIGN.md's LA scale (the demo's pupils have a
+# school year each: about 330 sessions a placement); national: 50,000 placements, over 15 million sessions.
+SCALES = {"la": Spec(2_400, attendance_file=False), "national": Spec(50_000, attendance_file=True)}
 QUICK = {"la": Spec(60, attendance_file=False), "national": Spec(150, attendance_file=True)}
 FACTORS = (1, 2, 4)
 TARGETS = {"la": "at most 2x the python-calamine time and under 10 s", "national": "under 60 s and under 8 GB peak memory"}
 FRICTIONLESS_LIMIT_S = {"la": 900, "national": 900}
+REPEAT = {"la": 3, "national": 1}  # best of N rounds (the peer, frictionless, runs once)
 
 
 @dataclass
@@ -137,25 +140,29 @@ def say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def bench_scale(scale: str, spec: Spec, root: Path, skip: set[str]) -> tuple[Dataset, list[Measure]]:
+def bench_scale(scale: str, spec: Spec, root: Path, skip: set[str], repeat: int) -> tuple[Dataset, list[Measure]]:
+    """Each step in rounds (calamine, openpyxl, apxl, calamine, openpyxl, apxl, ...): a shared machine's speed
+    drifts, so the best of ``repeat`` rounds is kept, and the ratios compare steps measured side by side."""
     data = ensure_data(spec, root)
     say(f"{scale}: {data.placements:,} placements, {data.providers:,} providers, {data.sessions:,} sessions")
     book, extra = str(data.workbook), [str(data.parquet)] if data.parquet else []
-    measures = []
+    best: dict[str, Measure] = {}
     with tempfile.TemporaryDirectory() as tmp:
         plan = [("python-calamine", lambda: step("calamine", book, *extra)),
                 ("openpyxl", lambda: step("openpyxl", book, *extra)),
                 ("apxl validate", lambda: apxl_validate(data, Path(tmp))),
                 ("frictionless", lambda: step("frictionless", book, *([str(data.csv)] if data.csv else []), limit_s=FRICTIONLESS_LIMIT_S[scale]))]
-        for label, run in plan:
-            if label in skip:
-                continue
-            say(f"  {label}...")
-            m = run()
-            m.step = label
-            say(f"    {m.wall_s:7.2f} s wall, {m.cpu_s:7.2f} s CPU, {m.peak_mb:8.0f} MB peak" + ("" if m.status == "ok" else f"  ({m.status})"))
-            measures.append(m)
-    return data, measures
+        for round_ in range(repeat):
+            for label, run in plan:
+                if label in skip or (label == "frictionless" and round_ > 0):
+                    continue
+                say(f"  {label} (round {round_ + 1} of {repeat})...")
+                m = run()
+                m.step = label
+                say(f"    {m.wall_s:7.2f} s wall, {m.cpu_s:7.2f} s CPU, {m.peak_mb:8.0f} MB peak" + ("" if m.status == "ok" else f"  ({m.status})"))
+                if label not in best or (m.status == "ok" and (best[label].status != "ok" or m.wall_s < best[label].wall_s)):
+                    best[label] = m
+    return data, [best[label] for label, _ in plan if label in best]
 
 
 def bench_scaling(base: Spec, root: Path) -> list[tuple[int, Dataset, Measure]]:
@@ -255,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", choices=["la", "national", "all"], default="all")
     parser.add_argument("--quick", action="store_true", help="tiny registers: check the harness works, in a few seconds")
     parser.add_argument("--skip", action="append", default=[], choices=["openpyxl", "frictionless", "scaling"], help="leave a step out")
+    parser.add_argument("--repeat", type=int, default=None, help="rounds per step, best kept (default: 3 at LA scale, 1 at national)")
     parser.add_argument("--data", type=Path, default=DATA, help="where generated data is cached (default benchmarks/data)")
     parser.add_argument("--results", type=Path, default=None, help="markdown output (default benchmarks/results.md; with --quick, in --data)")
     args = parser.parse_args(argv)
@@ -266,12 +274,15 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run([sys.executable, "-c", WARM_UP], check=True, cwd=ROOT, env=ENV)  # fills the bytecode cache once
     header = machine()
     say(header)
-    results = {scale: bench_scale(scale, specs[scale], args.data, skip) for scale in scales}
+    results = {scale: bench_scale(scale, specs[scale], args.data, skip, args.repeat or REPEAT[scale]) for scale in scales}
     scaling = []
     if "scaling" not in skip and "la" in scales:
         say("scaling:")
         scaling = bench_scaling(specs["la"], args.data)
-    lines = [f"Measured by `benchmarks/run.py{' --quick' if args.quick else ''}` on {header}.", ""]
+    rounds = ", ".join(f"{args.repeat or REPEAT[sc]} at {'LA' if sc == 'la' else sc} scale" for sc in scales)
+    lines = [f"Measured by `uv run --group bench python benchmarks/run.py{' --quick' if args.quick else ''}` on {header}. "
+             f"Each step is a process of its own (Python start-up and imports included, bytecode cached as after a first run); "
+             f"wall time is the best of the rounds run ({rounds}; frictionless once); peak memory is the process's maximum resident set.", ""]
     for scale, (data, measures) in results.items():
         lines += scale_table(scale, data, measures) + [""]
     if scaling:
