@@ -87,7 +87,8 @@ def _stream_tables(source: Path, target: Path, tables: dict[str, tuple[str, pd.D
             formats = column_formats(table)
             first = SLOT[table].first_col
             last_col = get_column_letter(first + len(formats) - 1)
-            head = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="{get_column_letter(first)}1:{last_col}{max(len(frame), 1) + 1}"/>', head)
+            # openpyxl writes '<dimension ref="A1:E2" />': readers that trust it (openpyxl read-only) stop at its last row.
+            head = re.sub(r'<dimension ref="[^"]*"\s*/>', f'<dimension ref="{get_column_letter(first)}1:{last_col}{max(len(frame), 1) + 1}"/>', head)
             part = zipfile.ZipInfo(info.filename, date_time=info.date_time)
             part.compress_type = zipfile.ZIP_DEFLATED
             with zout.open(part, "w", force_zip64=True) as fh:
