@@ -42,8 +42,8 @@ SCALES = {"la": Spec(2_400, attendance_file=False), "national": Spec(50_000, att
 QUICK = {"la": Spec(60, attendance_file=False), "national": Spec(150, attendance_file=True)}
 FACTORS = (1, 2, 4)
 TARGETS = {"la": "at most 2x the python-calamine time and under 10 s", "national": "under 60 s and under 8 GB peak memory"}
-FRICTIONLESS_LIMIT_S = {"la": 900, "national": 900}
-REPEAT = {"la": 3, "national": 1}  # best of N rounds (the peer, frictionless, runs once)
+FRICTIONLESS_LIMIT_S = {"la": 900, "national": 600}
+REPEAT = {"la": 3, "national": 2}  # best of N rounds (the peer, frictionless, runs once)
 
 
 @dataclass
@@ -71,8 +71,13 @@ def child_env(data: Path) -> dict[str, str]:
 
 
 ENV: dict[str, str] = dict(os.environ)
-WARM_UP = ("import pandas, pandera, pyarrow.parquet, openpyxl, python_calamine, frictionless, holidays, typer, rich; "
+WARM_UP = ("import pandas, pandera, pyarrow.parquet, openpyxl, python_calamine, holidays, typer, rich; "
            "import apxl.cli, apxl.core.check, apxl.core.rules, apxl.io.reader, apxl.io.writer, apxl.io.attendance, apxl.io.profiles")
+
+
+def warm_up(skip: set[str]) -> str:
+    """The import line that fills the bytecode cache: frictionless only when its step runs (it is in the bench group only)."""
+    return WARM_UP + ("" if "frictionless" in skip else "; import frictionless")
 
 
 def run_child(step: str, argv: list[str], *, limit_s: float | None = None, stdout=subprocess.DEVNULL) -> Measure:
@@ -271,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     skip = set(args.skip)
     ENV.clear()
     ENV.update(child_env(args.data))
-    subprocess.run([sys.executable, "-c", WARM_UP], check=True, cwd=ROOT, env=ENV)  # fills the bytecode cache once
+    subprocess.run([sys.executable, "-c", warm_up(skip)], check=True, cwd=ROOT, env=ENV)  # fills the bytecode cache once
     header = machine()
     say(header)
     results = {scale: bench_scale(scale, specs[scale], args.data, skip, args.repeat or REPEAT[scale]) for scale in scales}
