@@ -3,7 +3,9 @@
 openpyxl builds the workbook (tables, drop-downs, formats, small sheets); the rows of the big tables
 (Placements, Providers, Attendance) are then streamed straight into their sheet XML, column by column
 with vectorised string operations: a year of attendance is hundreds of thousands of cells, which
-openpyxl alone (without lxml) writes at tens of microseconds a cell.
+openpyxl alone (without lxml) writes at tens of microseconds a cell. Text goes into the shared strings
+table, as Excel saves it: a register repeats a few hundred values (codes, UPNs, provider names)
+hundreds of thousands of times, and readers (Excel, calamine) parse a shared index faster than inline text.
 """
 from __future__ import annotations
 
@@ -72,11 +74,63 @@ def _write_probe(ws, table: str) -> None:
             cell.number_format = cf.number_format
 
 
+_SST_PART = "xl/sharedStrings.xml"
+_SST_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+_SST_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+class SharedStrings:
+    """The workbook's shared strings table: text -> index, in first-seen order (openpyxl's own strings first)."""
+
+    def __init__(self, existing: list[str] | None = None) -> None:
+        self.texts: list[str] = []
+        self._index: dict[str, int] = {}
+        self.existing = 0
+        for text in existing or []:
+            self.index(text)
+        self.existing = len(self.texts)
+
+    def index(self, text: str) -> int:
+        found = self._index.get(text)
+        if found is None:
+            found = self._index[text] = len(self.texts)
+            self.texts.append(text)
+        return found
+
+    def xml(self) -> bytes:
+        items = "".join(f'<si><t xml:space="preserve">{_escape_text(t)}</t></si>' for t in self.texts)
+        return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{_MAIN_NS}" '
+                f'count="{len(self.texts)}" uniqueCount="{len(self.texts)}">{items}</sst>').encode("utf-8")
+
+
+def _existing_strings(xml: bytes) -> list[str]:
+    """openpyxl's shared strings (plain or rich text runs), in order, so their indices stay valid."""
+    from defusedxml import ElementTree
+
+    ns = {"m": _MAIN_NS}
+    return ["".join(t.text or "" for t in si.iter(f"{{{_MAIN_NS}}}t")) for si in ElementTree.fromstring(xml).findall("m:si", ns)]
+
+
+def _with_shared_strings_declared(name: str, data: bytes) -> bytes:
+    """[Content_Types].xml and the workbook's relationships name the shared strings part (openpyxl leaves them out
+    when its own cells hold no text)."""
+    if name == "[Content_Types].xml" and b"sharedStrings" not in data:
+        return data.replace(b"</Types>", f'<Override PartName="/{_SST_PART}" ContentType="{_SST_TYPE}"/></Types>'.encode())
+    if name == "xl/_rels/workbook.xml.rels" and b"sharedStrings" not in data:
+        return data.replace(b"</Relationships>", f'<Relationship Id="rIdApxlSst" Type="{_SST_REL}" Target="sharedStrings.xml"/></Relationships>'.encode())
+    return data
+
+
 def _stream_tables(source: Path, target: Path, tables: dict[str, tuple[str, pd.DataFrame]]) -> None:
     with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+        names = set(zin.namelist())
+        strings = SharedStrings(_existing_strings(zin.read(_SST_PART)) if _SST_PART in names else None)
         for info in zin.infolist():
+            if info.filename == _SST_PART:
+                continue  # written last, when every streamed text is in it
             if info.filename not in tables:
-                zout.writestr(info, zin.read(info.filename))
+                zout.writestr(info, _with_shared_strings_declared(info.filename, zin.read(info.filename)))
                 continue
             table, frame = tables[info.filename]
             xml = zin.read(info.filename).decode("utf-8")
@@ -93,9 +147,10 @@ def _stream_tables(source: Path, target: Path, tables: dict[str, tuple[str, pd.D
             part.compress_type = zipfile.ZIP_DEFLATED
             with zout.open(part, "w", force_zip64=True) as fh:
                 fh.write((head + "<sheetData>" + header_row).encode("utf-8"))
-                for chunk in _rows_xml(frame, table, styles):
+                for chunk in _rows_xml(frame, table, styles, strings):
                     fh.write(chunk.encode("utf-8"))
                 fh.write(("</sheetData>" + tail).encode("utf-8"))
+        zout.writestr(zipfile.ZipInfo(_SST_PART, date_time=zin.infolist()[0].date_time), strings.xml(), zipfile.ZIP_DEFLATED)
 
 
 def _probe_styles(body: str) -> dict[str, str]:
@@ -109,7 +164,7 @@ def _probe_styles(body: str) -> dict[str, str]:
     return out
 
 
-def _rows_xml(frame: pd.DataFrame, table: str, styles: dict[str, str]) -> Iterator[str]:
+def _rows_xml(frame: pd.DataFrame, table: str, styles: dict[str, str], strings: SharedStrings) -> Iterator[str]:
     formats = column_formats(table)
     keys = [cf.field if cf.field is not None else cf.header for cf in formats]
     frame = frame.reindex(columns=keys)
@@ -120,7 +175,7 @@ def _rows_xml(frame: pd.DataFrame, table: str, styles: dict[str, str]) -> Iterat
         cells = pd.Series([""] * len(part), dtype="str")
         for j, key in enumerate(keys):
             letter = get_column_letter(first + j)
-            cells = cells + column_cells(part[key].reset_index(drop=True), letter, rows, styles.get(letter, ""))
+            cells = cells + column_cells(part[key].reset_index(drop=True), letter, rows, styles.get(letter, ""), strings)
         yield "".join(('<row r="' + rows + '">' + cells + "</row>").tolist())
 
 
@@ -128,8 +183,9 @@ def _escape_text(text: str) -> str:
     return _CONTROL.sub("", text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
 
 
-def column_cells(values: pd.Series, letter: str, rows: pd.Series, style: str) -> pd.Series:
-    """One column's cells as XML text ('' for blanks), typed by the values: dates, numbers, booleans or text."""
+def column_cells(values: pd.Series, letter: str, rows: pd.Series, style: str, strings: SharedStrings) -> pd.Series:
+    """One column's cells as XML text ('' for blanks), typed by the values: dates, numbers, booleans or text
+    (an index into ``strings``)."""
     ref = '<c r="' + letter + rows + '"'
     blank = pd.Series([""] * len(values), dtype="str")
     if isinstance(values.dtype, pd.CategoricalDtype):
@@ -150,20 +206,20 @@ def column_cells(values: pd.Series, letter: str, rows: pd.Series, style: str) ->
         return (ref + style + "><v>" + text + "</v></c>").where(ok, blank)
     codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
     if all(isinstance(u, str) for u in uniques):
-        # Text: escape and wrap each distinct value once, then pick per row (registers repeat values a lot).
-        tails = [f'{style} t="inlineStr"><is><t xml:space="preserve">{_escape_text(u)}</t></is></c>' if u else "" for u in uniques]
+        # Text: look each distinct value up once, then pick per row (registers repeat values a lot).
+        tails = [f'{style} t="s"><v>{strings.index(u)}</v></c>' if _escape_text(u) else "" for u in uniques]
         tail = pd.Series(np.asarray(tails + [""], dtype=object)[codes], dtype="str")
         ok = (codes >= 0) & (tail.str.len() > 0).to_numpy()
         return (ref + tail).where(ok, blank)
     # Mixed values (e.g. a date column holding a planted 'TBC'): type each cell on its own.
-    return pd.Series([_mixed(v, f"{letter}{r}", style) for v, r in zip(values.tolist(), rows.tolist())], dtype="str")
+    return pd.Series([_mixed(v, f"{letter}{r}", style, strings) for v, r in zip(values.tolist(), rows.tolist())], dtype="str")
 
 
 def _number(x: float) -> str:
     return str(int(x)) if np.isfinite(x) and float(x).is_integer() and abs(x) < 1e15 else repr(float(x))
 
 
-def _mixed(value: object, ref: str, style: str) -> str:
+def _mixed(value: object, ref: str, style: str, strings: SharedStrings) -> str:
     if value is None:
         return ""
     if isinstance(value, (pd.Timestamp, datetime, np.datetime64)) or (hasattr(value, "year") and hasattr(value, "month")):
@@ -178,6 +234,6 @@ def _mixed(value: object, ref: str, style: str) -> str:
             return ""
         return f'<c r="{ref}"{style}><v>{_number(float(value))}</v></c>'
     text = str(value)
-    if not text:
+    if not _escape_text(text):
         return ""
-    return f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{_escape_text(text)}</t></is></c>'
+    return f'<c r="{ref}"{style} t="s"><v>{strings.index(text)}</v></c>'
