@@ -154,3 +154,30 @@ def test_task_pane_clear_removes_findings(server):
     out = run_taskpane(base, token, "clear_apxl_output", sheets)
     assert out["sheets"] == ["Placements", "Settings"]
     assert ["fill", "Placements!R3C2", None] in out["log"]
+
+
+def test_task_pane_imports_school_returns(server, tmp_path):
+    """The Import school returns button: the server reads the Settings sheet's folder on its own computer (here, this one)."""
+    fixtures = HERE.parent / "fixtures" / "returns" / "2025-03"
+    folder = tmp_path / "2025-03"
+    folder.mkdir()
+    for name in ("100005_eastfield.xlsx", "hostile_zip_bomb_declared.xlsx"):
+        shutil.copyfile(fixtures / name, folder / name)
+    sheets = _register_sheets()
+    sheets[1]["values"] += [["Returns folder", str(folder)]]
+    sheets[1]["categories"] += [["General", "General"]]
+    base, token = server
+    out = run_taskpane(base, token, "import_school_returns", sheets)
+    assert out["sheets"] == ["Placements", "Settings", "School returns", "Return findings"]
+    final = [entry for entry in out["log"] if entry[0] == "status"][-1]
+    # The script's own sentence stays in the pane after it finishes.
+    assert final[2] is False and "done." in final[1] and "Read 1 of 2 returns for 2025-03 (1 refused)" in final[1], final
+    written = [v for e in out["log"] if e[0] == "values" and e[1].startswith("Return findings") for row in e[2] for v in row]
+    assert "Refused" in written and "zip-bomb" in written and "RET-001" in written
+    assert any(e[0] == "table" and e[1] == "School returns" for e in out["log"])
+
+    sheets[1]["values"][-1] = ["Returns folder", str(tmp_path / "not-there")]
+    out = run_taskpane(base, token, "import_school_returns", sheets)
+    final = [entry for entry in out["log"] if entry[0] == "status"][-1]
+    assert final[2] is True and "does not exist on the computer running the apxl server" in final[1] and "Traceback" not in final[1]
+    assert out["sheets"] == ["Placements", "Settings"]

@@ -101,7 +101,7 @@ def test_check_batch_of_2000_rows_each_checked_alone(client):
 
 def test_scripts_meta_and_unknown_script(client):
     names = {s["function_name"] for s in client.get("/xlwings/custom-scripts-meta").json()}
-    assert names == {"validate_register", "build_termly_summaries", "clear_apxl_output"}
+    assert names == {"validate_register", "build_termly_summaries", "import_school_returns", "clear_apxl_output"}
     assert client.post("/xlwings/custom-scripts-call/rm_rf", json={}).status_code == 404
 
 
@@ -115,7 +115,7 @@ def test_manifest_is_xml_with_the_extension_points(client):
     urls = {e.get("id"): e.get("DefaultValue") for e in root.iter("{%s}Url" % NS["bt"])}
     assert urls["Functions.Metadata.Url"].endswith("/xlwings/custom-functions-meta")
     actions = [e.text for e in root.iter("{%s}FunctionName" % NS["v"])]
-    assert set(actions) == {"validate_register", "build_termly_summaries", "clear_apxl_output"}
+    assert set(actions) == {"validate_register", "build_termly_summaries", "import_school_returns", "clear_apxl_output"}
     for url in urls.values():  # every URL the manifest names is served
         path = url.split("://", 1)[1].split("/", 1)[1]
         assert client.get("/" + path).status_code == 200
@@ -123,7 +123,7 @@ def test_manifest_is_xml_with_the_extension_points(client):
 
 def test_taskpane_page(client):
     html = client.get("/taskpane").text
-    assert "Validate register" in html and "/taskpane.js" in html and "${" not in html
+    assert "Validate register" in html and "Import school returns" in html and "/taskpane.js" in html and "${" not in html
     assert client.get("/taskpane.js").status_code == 200
     assert client.get("/icons/apxl-32.png").content.startswith(b"\x89PNG")
 

@@ -89,7 +89,7 @@ def test_lite_main_exports_every_function_and_script(licensed):
     declared = {n for n, f in vars(functions).items() if hasattr(f, "__xlfunc__")}
     script_names = {n for n, f in vars(scripts).items() if getattr(f, "__xlscript__", None) is not None}
     assert declared and declared <= set(namespace)
-    assert script_names == {"validate_register", "build_termly_summaries", "clear_apxl_output"} and script_names <= set(namespace)
+    assert script_names == {"validate_register", "build_termly_summaries", "import_school_returns", "clear_apxl_output"} and script_names <= set(namespace)
     assert functions.__xlwings_func_namespace__ == "APXL"  # Lite shows them as =APXL.NAME(...)
     requirements = (ROOT / "workbooks" / "lite" / "requirements.txt").read_text().splitlines()
     assert any(line.endswith(".whl") and "apxl" in line for line in requirements)

@@ -200,11 +200,13 @@ def _points(book) -> bool:
 
 
 def delete_output(book) -> list[str]:
-    """Remove apxl's own sheets (Findings, Provider/Funding summary ...) and the highlights it added."""
+    """Remove apxl's own sheets (Findings, Provider/Funding summary, School returns ...) and the highlights it added."""
+    from apxl.excel.returns import SHEETS as RETURNS_SHEETS, is_apxl_sheet
+
     clear_marks(book)
     removed = []
     for sheet in list(book.sheets):
-        if sheet.name == FINDINGS_SHEET or sheet.name.startswith(SUMMARY_PREFIXES):
+        if sheet.name == FINDINGS_SHEET or sheet.name.startswith(SUMMARY_PREFIXES) or (sheet.name in RETURNS_SHEETS and is_apxl_sheet(sheet)):
             removed.append(sheet.name)
     for name in removed:
         _delete_sheet(book, name)

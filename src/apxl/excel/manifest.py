@@ -15,7 +15,8 @@ ICON_SIZES = (16, 32, 64, 80)
 RIBBON_SCRIPTS = (
     ("ValidateButton", "validate_register", "Validate register", "Check every placement and write a Findings sheet with the problems highlighted."),
     ("SummariesButton", "build_termly_summaries", "Termly summaries", "Write the Provider summary and Funding summary sheets for each term."),
-    ("ClearButton", "clear_apxl_output", "Clear apxl output", "Remove the Findings and summary sheets and the highlights apxl added."),
+    ("ReturnsButton", "import_school_returns", "Import school returns", "Check the school returns in the Settings sheet's Returns folder against the register and list new placements, differences and refused files."),
+    ("ClearButton", "clear_apxl_output", "Clear apxl output", "Remove the Findings, summary and school returns sheets and the highlights apxl added."),
 )
 
 

@@ -1,12 +1,18 @@
-"""Excel scripts (buttons): Validate register, Build termly summaries, Clear apxl output.
+"""Excel scripts (buttons): Validate register, Build termly summaries, Import school returns, Clear apxl output.
 
 One body each, taking an open xlwings Book. They are exposed twice: as xlwings Server / Lite
 scripts (``@xw.script``, the book passed in) and as desktop macros for RunPython
 (``*_macro()``, the book from ``xw.Book.caller()``).
+
+Import school returns reads a folder of files: with ``apxl serve`` that folder is on the computer
+running the server (not the officer's own PC, unless the server runs there); in xlwings Lite it is a
+folder added through the Lite menu's Files (under /data); on the desktop, this computer's folders.
 """
 from __future__ import annotations
 
+import sys
 from datetime import date
+from pathlib import Path
 
 import xlwings as xw
 
@@ -60,6 +66,30 @@ def run_summaries(book) -> str:
     return text
 
 
+def run_import(book, *, base: Path | None = None, where: str = "") -> str:
+    """Check the month's school returns against the register in ``book``; write the School returns and Return findings sheets.
+
+    The Settings sheet gives 'Returns folder' (required), 'Returns month' (YYYY-MM; blank: the
+    folder's name, e.g. ...\\2025-03) and 'Invoices file' (optional), as ``apxl reconcile`` takes
+    --returns, --month and --invoices. The register itself is not changed: the new placements are
+    listed for the officer to copy in. A missing folder or month is one sentence (ApxlError).
+    """
+    from apxl.excel.book import read_book
+    from apxl.excel import returns as rt
+    from apxl.io.attendance import with_attendance_codes
+    from apxl.io.profiles import policy_for
+
+    rt.check_replaceable(book)  # before any work: never replace an officer's own sheet
+    register = read_book(book)
+    job = rt.job_from_settings(register, base=base, where=where)
+    policy, _ = policy_for(register, None)
+    imported = rt.import_returns(register, with_attendance_codes(policy), job, register_name=book.name)
+    rt.write_import(book, register, imported)
+    text = rt.summary_text(imported)
+    _tell(book, text)
+    return text
+
+
 def run_clear(book) -> str:
     """Remove the Findings and summary sheets and the highlights apxl added; the user's data is untouched."""
     from apxl.excel.book import delete_output
@@ -74,19 +104,43 @@ def run_clear(book) -> str:
 @xw.script(name="Validate register")
 def validate_register(book: xw.Book):
     """Check every placement and write a Findings sheet, highlighting the cells it is about."""
-    run_validate(book)
+    _script(run_validate, book)
 
 
 @xw.script(name="Build termly summaries")
 def build_termly_summaries(book: xw.Book):
     """Write the Provider summary and Funding summary sheets for each term."""
-    run_summaries(book)
+    _script(run_summaries, book)
+
+
+@xw.script(name="Import school returns")
+def import_school_returns(book: xw.Book):
+    """Check every school return in the Settings sheet's 'Returns folder' and write the School returns and Return findings sheets."""
+    _script(run_import, book, where=_where())
 
 
 @xw.script(name="Clear apxl output")
 def clear_apxl_output(book: xw.Book):
-    """Remove the Findings and summary sheets and apxl's highlights."""
-    run_clear(book)
+    """Remove the Findings, summary and school returns sheets and apxl's highlights."""
+    _script(run_clear, book)
+
+
+def _where() -> str:
+    """Where a script's folder must be, in the officer's words, for the one-sentence errors."""
+    if sys.platform == "emscripten":  # xlwings Lite: Python runs inside Excel and sees only what was added to it
+        return " in xlwings Lite (add the folder through the xlwings Lite menu > Files and give its /data/... path)"
+    return " on the computer running the apxl server"
+
+
+def _script(body, book, **kwargs) -> None:
+    """Run a script body. The server answers an ApxlError as one sentence (422); xlwings Lite would show a traceback, so tell instead."""
+    if sys.platform != "emscripten":
+        body(book, **kwargs)
+        return
+    try:
+        body(book, **kwargs)
+    except ApxlError as exc:
+        _tell(book, str(exc))
 
 
 # ---- desktop macros (RunPython from the workbook's buttons) -------------------------------------
@@ -97,16 +151,39 @@ def _caller():
         raise ApxlError("Run this from a button in the apxl register workbook (it needs the calling workbook).") from exc
 
 
+def _macro(body, **kwargs) -> None:
+    """Run a script body on the calling workbook; a problem it can name (ApxlError) is a message box, never a traceback."""
+    book = _caller()
+    try:
+        body(book, **kwargs)
+    except ApxlError as exc:
+        _tell(book, str(exc))
+
+
 def validate_register_macro() -> None:
     """Desktop button: Validate register."""
-    run_validate(_caller())
+    _macro(run_validate)
 
 
 def build_termly_summaries_macro() -> None:
     """Desktop button: Build termly summaries."""
-    run_summaries(_caller())
+    _macro(run_summaries)
+
+
+def _book_folder(book) -> Path | None:
+    """The saved workbook's folder (a Returns folder may be given relative to it); None for an unsaved or online book."""
+    try:
+        path = Path(str(book.fullname))
+    except Exception:  # noqa: BLE001
+        return None
+    return path.parent if path.is_absolute() and path.parent.is_dir() else None
+
+
+def import_school_returns_macro() -> None:
+    """Desktop button: Import school returns (a 'Returns folder' relative to the saved workbook's folder is allowed)."""
+    _macro(lambda book: run_import(book, base=_book_folder(book), where=" on this computer"))
 
 
 def clear_apxl_output_macro() -> None:
     """Desktop button: Clear apxl output."""
-    run_clear(_caller())
+    _macro(run_clear)

@@ -24,6 +24,7 @@ UDF_KEY = "UDF Modules"
 BUTTONS = (
     ("Validate register", "from apxl.excel.scripts import validate_register_macro; validate_register_macro()"),
     ("Build termly summaries", "from apxl.excel.scripts import build_termly_summaries_macro; build_termly_summaries_macro()"),
+    ("Import school returns", "from apxl.excel.scripts import import_school_returns_macro; import_school_returns_macro()"),
     ("Clear apxl output", "from apxl.excel.scripts import clear_apxl_output_macro; clear_apxl_output_macro()"),
 )
 IMPORT_BUTTON = ("Import APXL functions", "ImportPythonUDFs")
@@ -68,7 +69,9 @@ def _button_sheet(wb) -> None:
     lines = [
         "Needs Python with apxl installed on this computer (see the README, 'Using apxl in Excel').",
         "Buttons on the right: Validate register writes a Findings sheet and highlights the cells it is about;",
-        "Build termly summaries writes the Provider and Funding summary sheets; Clear apxl output removes them.",
+        "Build termly summaries writes the Provider and Funding summary sheets.",
+        "Import school returns checks every return in the folder named 'Returns folder' on the Settings sheet (month: 'Returns month')",
+        "and writes the School returns and Return findings sheets; Clear apxl output removes apxl's sheets and highlights.",
         "Import APXL functions once (and after upgrading apxl) to use =UPN_VALID(...), =SCHOOL_DAYS(...), =CHECK(...) and the rest.",
         f"The {CONF_SHEET} sheet tells xlwings where the functions are ({UDF_KEY} = {UDF_MODULES}).",
     ]

@@ -50,6 +50,11 @@ def template_settings(profile: str | None, la_name: str | None = None, as_of: da
         default = f"£{float(awpu[ks]):,.2f}" if ks in awpu else "not set"
         rows.append({"name": f"AWPU {ks}", "value": None, "Notes": f"Annual per-pupil amount for AWPU recovery after a permanent exclusion (FND-005). Blank: {default}."})
     rows.append({"name": "Disabled rules", "value": None, "Notes": "Rule ids to switch off, e.g. ATT-011, ATT-012."})
+    # Read by the Import school returns button (apxl.excel.returns), as `apxl reconcile` takes --returns, --month, --invoices.
+    rows.append({"name": "Returns folder", "value": None, "Notes": "Folder holding the month's school returns, e.g. C:\\AP\\Returns\\2025-03, for the "
+                 "Import school returns button (with the apxl add-in: a folder on the computer running the apxl server)."})
+    rows.append({"name": "Returns month", "value": None, "Notes": "Month the returns cover, as 2025-03. Blank: the returns folder's name when it is a month."})
+    rows.append({"name": "Invoices file", "value": None, "Notes": "Optional: providers' invoices for the month (CSV or .xlsx: Provider ID, Amount), checked against the expected cost."})
     return pd.DataFrame(rows, columns=["name", "value", "Notes"])
 
 

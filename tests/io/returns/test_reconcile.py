@@ -190,3 +190,16 @@ def test_progress_is_reported_per_file_and_stage(la, tmp_path):
     rec = reconcile(register, "register.xlsx", files, MONTH, policy, as_of=AS_OF, invoices=INVOICES, progress=seen.append)
     assert seen == ["100005_eastfield.xlsx", "hostile_empty.xlsx", "checking rows", "checking across schools", "invoices"]
     assert list(rec.returns["status"]) == ["processed", "refused"]
+
+
+def test_returns_read_by_the_caller_are_not_read_again(la, month, monkeypatch):
+    """The Excel import reads each return once and hands the result to reconcile (prepared=...): the same reconciliation."""
+    from apxl.io.returns import reconcile as rc
+    from apxl.io.returns.prepare import prepare_returns
+
+    register, policy = la
+    files, ignored = return_files(MONTH_DIR)
+    ready = prepare_returns(files, register, month=MONTH)
+    monkeypatch.setattr(rc, "prepare_returns", lambda *a, **k: pytest.fail("read the returns again"))
+    again = reconcile(register, "register.xlsx", files, MONTH, policy, as_of=AS_OF, invoices=INVOICES, ignored=ignored, prepared=ready)
+    assert json.dumps(again.summary(), default=str) == json.dumps(month.summary(), default=str)

@@ -152,7 +152,7 @@ pane.actions = {
   rangeClearFormats: (ctx, a) => { pane.rangeOf(ctx, a).clear("Formats"); },
   rangeClear: (ctx, a) => { pane.rangeOf(ctx, a).clear(); },
   freezePaneAtRange: (ctx, a) => { pane.sheetAt(ctx, a).freezePanes.freezeAt(a.args[0]); },
-  alert: (ctx, a) => { pane.status([a.args[1], a.args[0]].filter(Boolean).join(": ")); },
+  alert: (ctx, a) => { pane.lastAlert = a.args[0] || null; pane.status([a.args[1], a.args[0]].filter(Boolean).join(": ")); },
 };
 
 pane.runActions = async function runActions(context, answer) {
@@ -170,6 +170,7 @@ pane.runActions = async function runActions(context, answer) {
 // ---- running a script --------------------------------------------------------------------------
 pane.run = async function run(name, label) {
   pane.status((label || name) + ": working...");
+  pane.lastAlert = null;
   const buttons = globalThis.document ? document.querySelectorAll("button") : [];
   buttons.forEach((b) => (b.disabled = true));
   try {
@@ -186,7 +187,8 @@ pane.run = async function run(name, label) {
       if (!response.ok) throw new Error(text || "the apxl server answered " + response.status);
       await pane.runActions(context, JSON.parse(text));
     });
-    pane.status((label || name) + ": done.");
+    // Keep the script's own sentence (counts, where to look) in view after it finishes.
+    pane.status((label || name) + ": done." + (pane.lastAlert ? " " + pane.lastAlert : ""));
   } catch (error) {
     pane.status((label || name) + ": " + (error && error.message ? error.message : error), true);
   } finally {

@@ -130,10 +130,17 @@ def return_files(folder: Path) -> tuple[list[Path], list[str]]:
 
 def reconcile(register: Register, register_name: str, files: list[Path], month: str, policy: Policy, *, as_of: date,
               invoices: Path | None = None, invoice_scope: str = "la", tolerance_pence: int = 100, limits: Limits = DEFAULT_LIMITS,
-              progress: Callable[[str], None] | None = None, ignored: list[str] | None = None) -> Reconciliation:
-    """Reconcile the month's returns with the register. A return that cannot be read is reported; the rest go on."""
+              progress: Callable[[str], None] | None = None, ignored: list[str] | None = None,
+              prepared: tuple[list[Prepared], list[Failure]] | None = None) -> Reconciliation:
+    """Reconcile the month's returns with the register. A return that cannot be read is reported; the rest go on.
+
+    ``prepared``: what ``prepare_returns(files, register, month=month)`` gave, when the caller already
+    read the files (the Excel import checks each return too): each file is then read once.
+    """
     start, end = month_bounds(month)
-    prepared, failures = prepare_returns(files, register, month=month, limits=limits, progress=(lambda p: progress(p.name)) if progress else None)
+    if prepared is None:
+        prepared = prepare_returns(files, register, month=month, limits=limits, progress=(lambda p: progress(p.name)) if progress else None)
+    prepared, failures = prepared
     if progress:
         progress("checking rows")
     rows = _statuses(prepared, register, policy, as_of)
