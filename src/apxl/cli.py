@@ -91,11 +91,14 @@ def validate(
     Example: [bold]apxl validate register.xlsx --as-of 2025-01-31 -o checked.xlsx[/]
     Example: [bold]apxl validate register.xlsx --attendance sessions.parquet --format csv[/]
     """
-    from apxl.io.prefetch import prefetch_tables
+    from apxl.io.prefetch import prefetch_tables, warm_up
 
     pending = prefetch_tables(workbook)  # the tables load on a second core while pandas and the rules import
     from apxl.io.profiles import check_with_policy
     from apxl.io.reader import read_register
+
+    if pending:
+        warm_up(writing=bool(output or in_place))
 
     try:
         when = parse_as_of(as_of)

@@ -117,3 +117,22 @@ def test_missing_required_column_is_str002_and_rules_still_have_the_column():
 def test_extra_columns_are_kept_out_of_the_typed_frame():
     reg = register_from_records(placements=[_placement(**{"Key worker": "Someone"})])
     assert "Key worker" not in reg.placements.columns and reg.findings.empty
+
+
+def test_duplicate_sessions_are_found_when_written_differently():
+    """One pupil's session twice, once as 'am' with a date serial and once as 'AM' with dd/mm/yyyy text, is a
+    duplicate key (STR-005): the check compares the typed values, not the spellings."""
+    from apxl.core.parse import parse_table
+    from apxl.core.register import RawTable
+
+    def table(rows):
+        frame = pd.DataFrame(rows, columns=[0, 1, 2, 3], dtype=object)
+        frame.columns = ["UPN", "Date", "Session", "Code"]
+        frame.index = pd.RangeIndex(2, 2 + len(frame)).astype("int64")
+        return RawTable(sheet="Attendance", header_row=1, headers=list(frame.columns), letters=list("ABCD"), frame=frame)
+
+    upn = "A123456789012"
+    _, dup = parse_table("attendance", table([[upn, 45659.0, "am", "/"], [upn, "02/01/2025", "AM", "B"]]))
+    assert "STR-005" in set(dup["rule_id"])
+    _, ok = parse_table("attendance", table([[upn, 45659.0, "am", "/"], [upn, "02/01/2025", "PM", "B"]]))
+    assert "STR-005" not in set(ok["rule_id"])

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from apxl.core.attendance_codes import CodeSet
-from apxl.core.attendance_match import placement_facts, sessions_frame
+from apxl.core.attendance_match import placement_facts, pupil_ids, sessions_frame
 
 # DfE absence statistics methodology: persistently absent = absent for 10% or more of possible sessions;
 # severely absent = 50% or more (DOMAIN.md section 5). Overridable by policy thresholds of the same names.
@@ -19,7 +19,7 @@ MEASURE_COLUMNS = [
     "attendance_rate", "absence_rate", "persistent", "severe",
 ]
 _KEY = ["upn", "date", "session"]
-_MARK_COLUMNS = ["row", "upn", "date", "group", "possible", "attendance"]
+_MARK_COLUMNS = ["row", "upn", "pupil", "date", "group", "possible", "attendance"]
 
 
 def resolve_marks(sess: pd.DataFrame, keep: np.ndarray | None = None, columns: list[str] | None = None) -> pd.DataFrame:
@@ -37,7 +37,7 @@ def resolve_marks(sess: pd.DataFrame, keep: np.ndarray | None = None, columns: l
     provider = sess["source"].eq("Provider").to_numpy()[pos]
     rank = np.where(provider, 1, np.where(sess["code"].eq("D").to_numpy()[pos], 2, 0))
     # Integer keys (pupil, day, session) sort far faster than strings at 800,000 rows.
-    pupil = pd.factorize(sess["upn"])[0][pos].astype("int64")
+    pupil = (sess["pupil"].to_numpy(dtype="int64") if "pupil" in sess.columns else pd.factorize(sess["upn"])[0])[pos].astype("int64")
     day = sess["date"].to_numpy(dtype="datetime64[D]").astype("int64")[pos]
     key = (pupil * (day.max() - day.min() + 1) + (day - day.min())) * 2 + sess["pm"].to_numpy(dtype="int64")[pos]
     order = np.argsort(key * 3 + rank, kind="stable")  # by key, then rank (one stable sort: twice as fast as lexsort)
@@ -111,7 +111,7 @@ def pupil_term_measures(
     if marks.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
     # Integer group ids (pupil x term) and bincount sums: strings are touched once per distinct value only.
-    pupil, upns = pd.factorize(marks["upn"])
+    pupil, upns = pupil_ids(marks)
     dates = marks["date"].to_numpy(dtype="datetime64[ns]")
     d_id, d_uni = pd.factorize(dates)
     t_of_date, terms = pd.factorize(calendar.term_of(pd.Series(d_uni)).to_numpy(dtype=object))

@@ -23,9 +23,9 @@ def fmt_date(dates: pd.Series) -> pd.Series:
 def sessions_frame(frame: pd.DataFrame, codes: CodeSet, *, code_header: str = "Code") -> pd.DataFrame:
     """The register's attendance ready for the checks: one row per readable mark, with its code looked up.
 
-    Columns: row (Excel row), upn, date, session, pm, code, source ('School' when blank), column (header to
-    report; a wide grid's frame also keeps ``cell``, the mark's A1 reference), and from the code set known, valid, group, possible,
-    attendance, meaning, instead. Rows with a blank UPN, date, session or code are left out: the
+    Columns: row (Excel row), upn, pupil (an integer id per UPN, numbered by first appearance), date, session,
+    pm, code, source ('School' when blank), column (header to report; a wide grid's frame also keeps ``cell``,
+    the mark's A1 reference), and from the code set known, valid, group, possible, attendance, meaning, instead. Rows with a blank UPN, date, session or code are left out: the
     structure checks (STR-003/006) report them.
     """
     cols = ["upn", "date", "session", "code"]
@@ -48,8 +48,25 @@ def sessions_frame(frame: pd.DataFrame, codes: CodeSet, *, code_header: str = "C
         else:
             base["column"] = code_header
     base["pm"] = base["session"].eq("PM").to_numpy()
+    # UPN strings are hashed once here; every check keys on these integers (16 million UPNs take seconds to hash).
+    base.insert(2, "pupil", pd.factorize(base["upn"])[0].astype("int64"))
     looked = codes.lookup(base["code"], base["date"])
     return pd.concat([base, looked.set_axis(base.index)], axis=1)
+
+
+def pupil_ids(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Integer pupil ids 0..k-1 (by first appearance) for each row of ``frame`` and the UPN of each id.
+
+    From a sessions frame's ``pupil`` column when it has one (the UPNs were hashed once, in ``sessions_frame``),
+    otherwise by factorizing ``upn``.
+    """
+    if "pupil" not in frame.columns:
+        codes, uniq = pd.factorize(frame["upn"])
+        return codes.astype("int64"), np.asarray(uniq, dtype=object)
+    codes, _ = pd.factorize(frame["pupil"].to_numpy())  # integers: a fraction of hashing strings; renumbers a subset
+    first = np.empty(int(codes.max()) + 1 if len(codes) else 0, dtype="int64")
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # the last write wins: each id's first row
+    return codes.astype("int64"), frame["upn"].iloc[first].to_numpy(dtype=object)
 
 
 def _days_mask(days: pd.Series) -> np.ndarray:
@@ -159,10 +176,9 @@ def match_sessions(sess: pd.DataFrame, segs: pd.DataFrame) -> pd.DataFrame:
                         "la": np.zeros(n, bool), "school": np.zeros(n, bool), "desc": pd.Series(np.full(n, None, dtype=object), dtype="object")})
     if n == 0 or segs.empty:
         return out
-    # Pupil ids from the sessions' own (Arrow string) column; a segment's pupil with no sessions gets -1 and
-    # matches nothing. (Concatenating the two columns turned 16 million strings into Python objects.)
-    ses_u, uniq = pd.factorize(sess["upn"])
-    ses_u = ses_u.astype("int64")
+    # Pupil ids from the sessions; a segment's pupil with no sessions gets -1 and matches nothing.
+    # (Concatenating the two UPN columns turned 16 million strings into Python objects.)
+    ses_u, uniq = pupil_ids(sess)
     seg_u = pd.Index(uniq).get_indexer(segs["upn"].astype(str)).astype("int64")
     seg_start = pd.to_datetime(segs["seg_start"]).to_numpy(dtype="datetime64[D]").astype("int64")
     seg_end = pd.to_datetime(segs["seg_end"]).to_numpy(dtype="datetime64[D]").astype("int64")

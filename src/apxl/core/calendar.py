@@ -15,6 +15,12 @@ _TERM_ORDER = {"autumn": 0, "spring": 1, "summer": 2}
 _TERMS_COLUMNS = ["label", "academic_year", "term", "start", "end", "half_term_start", "half_term_end"]
 
 
+def load_bank_holiday_rules() -> None:
+    """Import the `holidays` library's rules for England now (about half a second of imports), so a caller
+    with idle time (``apxl validate`` waiting for the workbook to load) pays for it there, not in the first rule."""
+    _holidays.country_holidays("GB", subdiv="ENG", years=[])
+
+
 @lru_cache(maxsize=None)
 def _bank_holidays_of_year(year: int) -> tuple[np.datetime64, ...]:
     """England's bank holidays in one calendar year, from the maintained `holidays` library (DOMAIN.md 7)."""

@@ -217,8 +217,15 @@ def coerce_column(raw: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
 
     Values are parsed once per distinct value, which keeps a year of attendance fast.
     """
+    series, bad, _ = _coerce(raw, col)
+    return series, bad
+
+
+def _coerce(raw: pd.Series, col: Column, factorized: tuple[np.ndarray, Any] | None = None) -> tuple[pd.Series, pd.Series, np.ndarray]:
+    """``coerce_column``, also returning an integer id per row for its typed value (equal values, equal ids; blanks
+    and unreadable cells share one id), for the duplicate-key check. ``factorized``: ``_factorize(raw)`` if known."""
     parse = _parser(col)
-    codes, uniques = _factorize(raw)
+    codes, uniques = factorized if factorized is not None else _factorize(raw)
     parsed = [parse(u) for u in uniques]
     bad_u = np.array([p is _INVALID for p in parsed], dtype=bool)
     clean = [None if p is _INVALID else p for p in parsed] + [None]  # the last slot stands for blank cells
@@ -238,9 +245,12 @@ def coerce_column(raw: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
         else:
             series = pd.Series(typed.array.take(idx), index=raw.index)
     else:
+        typed = pd.Series(clean, dtype=object).astype(dtype)
         taken = np.asarray(clean, dtype=object)[idx]
         series = pd.Series(list(taken), index=raw.index, dtype=object).astype(dtype)
-    return series, pd.Series(bad, index=raw.index)
+    # Ids of the typed values: distinct raw spellings of one value ('am', 'AM') share an id, as they do in ``series``.
+    value_ids = pd.factorize(pd.Series(typed), use_na_sentinel=False)[0]
+    return series, pd.Series(bad, index=raw.index), value_ids[idx]
 
 
 def _out(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -271,20 +281,25 @@ def parse_table(name: str, raw: RawTable) -> tuple[Table, pd.DataFrame]:
     findings.append(_out(missing_cols))
 
     key_field = spec.key[0]
+    key_codes = None
     if key_field in found:
         # Once per distinct value, not per row: an Attendance sheet repeats each UPN hundreds of times.
         col = raw.frame.iloc[:, found[key_field]]
-        codes, uniques = _factorize(col)
+        codes, uniques = key_codes = _factorize(col)
         texts = np.array([None if is_blank(u) else _as_text(u) for u in uniques] + [None], dtype=object)
         keys = pd.Series(texts[np.where(codes >= 0, codes, len(uniques))], index=col.index, dtype=object)
     else:
         keys = pd.Series([None] * len(raw.frame), index=raw.frame.index, dtype=object)
 
     unreadable: set[tuple[int, str]] = set()
+    unique = set(model.to_schema().unique or [])
+    value_ids: dict[str, np.ndarray] = {}
     for field, pos in found.items():
         col = cols[field]
-        series, bad = coerce_column(raw.frame.iloc[:, pos], col)
+        series, bad, ids = _coerce(raw.frame.iloc[:, pos], col, key_codes if field == key_field else None)
         frame[field] = series
+        if field in unique:
+            value_ids[field] = ids
         if bad.any():
             unreadable.update((int(r), field) for r in bad.index[bad])
             cells = raw.frame.iloc[:, pos][bad]
@@ -294,7 +309,7 @@ def parse_table(name: str, raw: RawTable) -> tuple[Table, pd.DataFrame]:
                 "message": [f"{col.header} '{_as_text(x)}' cannot be read: enter {_EXPECT.get(col.kind, 'text')}." for x in cells],
             }))
 
-    findings.append(_validate(spec, frame, keys, raw.sheet, hdrs, unreadable, set(found)))
+    findings.append(_validate(spec, frame, keys, raw.sheet, hdrs, unreadable, set(found), value_ids))
     # Values outside the allowed lists have been reported; blank them so rules see only valid values.
     for field, col in cols.items():
         if col.allowed and field in found:
@@ -306,16 +321,24 @@ def parse_table(name: str, raw: RawTable) -> tuple[Table, pd.DataFrame]:
     return table, out
 
 
-def _has_duplicates(frame: pd.DataFrame, cols: list[str]) -> bool:
-    """Whether two rows share the values of ``cols`` (blank equals blank, as in pandas' ``duplicated``)."""
+def _has_duplicates(frame: pd.DataFrame, cols: list[str], value_ids: dict[str, np.ndarray] | None = None) -> bool:
+    """Whether two rows share the values of ``cols`` (blank equals blank, as in pandas' ``duplicated``).
+
+    ``value_ids``: per column, integer ids of the typed values already known from parsing (no second hashing).
+    """
     ids = np.zeros(len(frame), dtype=np.int64)
     size = 1
     for c in cols:
-        codes, uniques = pd.factorize(frame[c], use_na_sentinel=False)
-        size *= max(len(uniques), 1)
+        if value_ids and c in value_ids:
+            codes = value_ids[c].astype(np.int64)
+            n_values = int(codes.max()) + 1 if len(codes) else 0
+        else:
+            codes, uniques = pd.factorize(frame[c], use_na_sentinel=False)
+            n_values = len(uniques)
+        size *= max(n_values, 1)
         if size > 2**62:
             return True  # ids would overflow: let pandera look
-        ids = ids * max(len(uniques), 1) + codes
+        ids = ids * max(n_values, 1) + codes
     if size <= 8 * len(ids) + 1024:
         return bool(len(ids)) and int(np.bincount(ids, minlength=size).max()) > 1
     return bool(pd.Series(ids).duplicated().any())
@@ -329,11 +352,12 @@ def _without_unique(model) -> pa.DataFrameSchema:
 
 
 def _validate(
-    spec, frame: pd.DataFrame, keys: pd.Series, sheet: str, hdrs: dict[str, str], unreadable: set[tuple[int, str]], present: set[str]
+    spec, frame: pd.DataFrame, keys: pd.Series, sheet: str, hdrs: dict[str, str], unreadable: set[tuple[int, str]], present: set[str],
+    value_ids: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Run the pandera model; blank required values, duplicate keys and disallowed values become findings."""
     schema = spec.model.to_schema()
-    if schema.unique and not _has_duplicates(frame, list(schema.unique)):
+    if schema.unique and not _has_duplicates(frame, list(schema.unique), value_ids):
         # No duplicate keys (found on integer ids): pandera need not search for them again, which was most of
         # its time on a national year of attendance. With any duplicate, pandera checks as before.
         schema = _without_unique(spec.model)

@@ -39,6 +39,17 @@ class TablePrefetch:
         return dict(self._tables)
 
 
+def warm_up(*, writing: bool) -> None:
+    """Import what the rest of the run needs (the rules, England's bank holiday rules, the findings writer) while
+    the tables load: the main thread would otherwise sit idle until they are in, then pay for these imports."""
+    import apxl.core.rules  # noqa: F401 - every rule module
+    from apxl.core.calendar import load_bank_holiday_rules
+
+    load_bank_holiday_rules()
+    if writing:
+        import apxl.io.writer  # noqa: F401
+
+
 def prefetch_tables(path: str | Path) -> TablePrefetch | None:
     """Start loading ``path``'s tables in the background (None when it is not an .xlsx/.xlsm file)."""
     p = Path(path)

@@ -270,7 +270,7 @@ def provider_absence_vs_school(ctx):
     school_mask = s["source"].ne("Provider").to_numpy() & s["group"].isin(ATTENDING).to_numpy()
     # Only school marks for a session the provider marked absent can match: find them on integer keys
     # first, so the merge below sees thousands of rows, not the whole school register.
-    pupil = pd.factorize(s["upn"])[0].astype("int64")
+    pupil = s["pupil"].to_numpy(dtype="int64")
     day = s["date"].to_numpy(dtype="datetime64[D]").astype("int64")
     key = (pupil * (day.max() - day.min() + 1) + (day - day.min())) * 2 + s["pm"].to_numpy(dtype="int64")
     if key.max() < 8 * len(key):  # dense keys: a bitmap look-up
