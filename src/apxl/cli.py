@@ -109,13 +109,18 @@ def validate(
 
             with err.status("Reading the attendance file..."):
                 use_attendance_file(register, attendance)
+        preloaded = None
+        if output or in_place:
+            from apxl.io.opc import PartPreload
+
+            preloaded = PartPreload(workbook)  # big sheets inflate on another core while the rules run
         with err.status("Checking rules...") as status:
             _, report = check_with_policy(register, when or register.as_of or date.today(), profile, progress=lambda rid: status.update(f"Checking {rid}..."))
         print_report(report, fmt)
         if output or in_place:
             from apxl.io.writer import write_findings
 
-            target = write_findings(workbook, register, report, output=output, in_place=in_place)
+            target = write_findings(workbook, register, report, output=output, in_place=in_place, preloaded=preloaded)
             err.print(f"Findings written to {target}")
     except ApxlError as exc:
         raise fail(str(exc))

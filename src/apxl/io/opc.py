@@ -7,10 +7,14 @@ are parsed with ``doc`` and marked with ``touch`` are written back from their tr
 from __future__ import annotations
 
 import io
+import os
 import posixpath
 import shutil
+import threading
 import time
 import zipfile
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -77,8 +81,10 @@ def relative(source_part: str, target_part: str) -> str:
 class Package:
     """An .xlsx/.xlsm opened for part-level editing."""
 
-    def __init__(self, source: str | Path | bytes | io.BytesIO, what: str | None = None):
+    def __init__(self, source: str | Path | bytes | io.BytesIO, what: str | None = None, *, preloaded: "PartPreload | None" = None):
+        """``preloaded``: big parts of this same file already being read on another thread (``PartPreload``)."""
         self.what = what or (Path(source).name if isinstance(source, (str, Path)) else "workbook")
+        self._preloaded = preloaded
         try:
             self._zip = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
         except (zipfile.BadZipFile, OSError) as exc:
@@ -132,6 +138,10 @@ class Package:
             return self._docs[name].serialize()
         if name in self._written:
             return self._written[name]
+        if self._preloaded is not None:
+            data = self._preloaded.get(name, self._infos[name])
+            if data is not None:
+                return data
         return self._zip.read(self._infos[name])
 
     def size(self, part: str) -> int:
@@ -360,12 +370,99 @@ class Package:
                     zi.external_attr = info.external_attr
                 if part in self._touched or part in self._written:
                     data = self.read(part)
-                    out.writestr(zi, data, compresslevel=_level(len(data)))
+                    if len(data) >= PARALLEL_DEFLATE_BYTES:
+                        _write_deflated(out, zi, data, _level(len(data)))
+                    else:
+                        out.writestr(zi, data, compresslevel=_level(len(data)))
                     continue
                 _set_level(zi, _level(info.file_size))
                 large = info.file_size > 0x7FFF0000
                 with self._zip.open(info) as src, out.open(zi, "w", force_zip64=large) as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)
+
+
+class PartPreload:
+    """Big parts of a workbook read (and inflated) on a thread of its own while the caller works on something else.
+
+    ``apxl validate -o`` starts one as the rules begin: inflating a year of attendance's sheet XML (hundreds
+    of MB) runs in zlib without the GIL, so it overlaps the rules instead of following them. The thread has
+    its own handle on the file; a part it could not read is read again by the package, as usual.
+    """
+
+    def __init__(self, path: str | Path, min_bytes: int = 4 * 1024**2):
+        self.path = str(path)
+        self.min_bytes = min_bytes
+        self._parts: dict[str, tuple[int, int, bytes]] = {}  # name -> (CRC, size, data): the same member, checked
+        self._thread = threading.Thread(target=self._load, name="apxl-part-preload", daemon=True)
+        self._thread.start()
+
+    def _load(self) -> None:
+        try:
+            with zipfile.ZipFile(self.path) as z:
+                infos = [i for i in z.infolist() if i.file_size >= self.min_bytes and i.filename.startswith("xl/worksheets/")]
+                if sum(i.file_size for i in infos) > MAX_UNCOMPRESSED:
+                    return
+                for info in infos:
+                    self._parts[info.filename] = (info.CRC, info.file_size, z.read(info))
+        except Exception:  # noqa: BLE001 - the package reads the file itself and reports any problem
+            pass
+
+    def wait(self) -> None:
+        """Until the thread has finished with the file (it must be closed before the file is replaced in place)."""
+        self._thread.join()
+
+    def get(self, name: str, info: zipfile.ZipInfo) -> bytes | None:
+        """The part's bytes when preloaded from the same member (CRC and size agree), else None."""
+        if info.file_size < self.min_bytes:
+            return None
+        self._thread.join()
+        found = self._parts.get(name)
+        return found[2] if found and found[:2] == (info.CRC, info.file_size) else None
+
+
+# Parts this big are deflated in pieces on several threads (zlib runs without the GIL): a year of attendance
+# with highlighted cells is a few hundred MB of sheet XML to compress again.
+PARALLEL_DEFLATE_BYTES = 32 * 1024**2
+_PIECE_BYTES = 8 * 1024**2
+
+
+def deflate_parallel(data: bytes, level: int, workers: int | None = None, piece_bytes: int | None = None) -> bytes:
+    """Raw deflate of ``data`` compressed in pieces on threads, as pigz does: each piece but the last ends with a
+    full flush (byte-aligned, not final), so the pieces joined are one valid deflate stream."""
+    workers = workers or min(4, os.cpu_count() or 1)
+    step = piece_bytes or _PIECE_BYTES
+    view = memoryview(data)
+    starts = list(range(0, len(data), step)) or [0]
+
+    def piece(k: int) -> bytes:
+        c = zlib.compressobj(level, zlib.DEFLATED, -15)
+        last = k == len(starts) - 1
+        return c.compress(view[starts[k] : starts[k] + step]) + c.flush(zlib.Z_FINISH if last else zlib.Z_FULL_FLUSH)
+
+    if workers <= 1 or len(starts) == 1:
+        return b"".join(piece(k) for k in range(len(starts)))
+    with ThreadPoolExecutor(workers, thread_name_prefix="apxl-deflate") as pool:
+        return b"".join(pool.map(piece, range(len(starts))))
+
+
+def _write_deflated(out: zipfile.ZipFile, zi: zipfile.ZipInfo, data: bytes, level: int) -> None:
+    """Add a member whose data is compressed by ``deflate_parallel``: the local header and data are written as
+    ``zipfile`` writes a member it has compressed itself (``ZipFile.write`` does this for directories)."""
+    raw = deflate_parallel(data, level)
+    zi.compress_type = zipfile.ZIP_DEFLATED
+    zi.file_size, zi.compress_size, zi.CRC = len(data), len(raw), zlib.crc32(data)
+    zip64 = zi.file_size > zipfile.ZIP64_LIMIT or zi.compress_size > zipfile.ZIP64_LIMIT
+    with out._lock:
+        if out._seekable:
+            out.fp.seek(out.start_dir)
+        zi.header_offset = out.fp.tell()
+        out._writecheck(zi)
+        out._didModify = True
+        out.fp.write(zi.FileHeader(zip64))
+        out.fp.write(raw)
+        out.filelist.append(zi)
+        out.NameToInfo[zi.filename] = zi
+        out.start_dir = out.fp.tell()
 
 
 def _level(size: int) -> int:

@@ -16,7 +16,7 @@ from apxl.core.register import Register
 from apxl.io.annotate import AnnotationResult, Mark, annotate
 from apxl.io.findings_sheet import HEADER_ROW, FindingsStyles, scratch_package, sheet_xml, table_xml
 from apxl.io.locate import DEFAULT_MAX_MARKS, MarkPlan, link_targets, locate, plan_marks
-from apxl.io.opc import Package
+from apxl.io.opc import Package, PartPreload
 from apxl.io.package import put_sheet
 from apxl.io.safe_save import atomic_target, make_backup, resolve_output
 from apxl.io.stylesheet import Styles, cell_styles
@@ -28,7 +28,8 @@ FILLS = {"error": "FFC7CE", "warning": "FFEB9C", "info": "DDEBF7"}
 MAX_FINDINGS_ROWS = 1_048_576 - HEADER_ROW
 
 
-def write_findings(source, register: Register, report: Report, output=None, in_place: bool = False, *, max_marks: int = DEFAULT_MAX_MARKS) -> Path:
+def write_findings(source, register: Register, report: Report, output=None, in_place: bool = False, *, max_marks: int = DEFAULT_MAX_MARKS,
+                   preloaded: PartPreload | None = None) -> Path:
     """Write ``report`` into a copy of ``source`` and return the path written.
 
     The copy is ``<stem>-checked<suffix>`` beside the input unless ``output`` is given; with
@@ -36,11 +37,14 @@ def write_findings(source, register: Register, report: Report, output=None, in_p
     Adds (or replaces) a ``Findings`` sheet with one row per finding and a link to its cell, fills
     the offending cells by worst severity and notes each with its rules and messages (at most
     ``max_marks`` cells, worst first). A previous run's sheet, fills and notes are replaced.
+    ``preloaded``: ``PartPreload(source)`` started earlier, so the big sheets are already read.
     """
     source = Path(source)
     target = resolve_output(source, output, in_place)
+    if preloaded is not None:
+        preloaded.wait()
     with atomic_target(target) as tmp:
-        with Package(source) as pkg:
+        with Package(source, preloaded=preloaded) as pkg:
             add_findings(pkg, register, report, source_name=source.name, max_marks=max_marks)
             pkg.save(tmp)
         if in_place:

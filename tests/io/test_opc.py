@@ -1,0 +1,73 @@
+"""apxl.io.opc: big parts are deflated on several threads and read ahead on another; the zip stays one any reader opens."""
+import zipfile
+import zlib
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from apxl.io import opc
+from apxl.io.opc import Package, PartPreload, deflate_parallel
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.binary(max_size=5000), piece=st.integers(1, 700), level=st.sampled_from([1, 6]))
+def test_pieces_deflated_apart_inflate_as_one_stream(data, piece, level):
+    raw = deflate_parallel(data, level, workers=3, piece_bytes=piece)
+    assert zlib.decompress(raw, -15) == data
+
+
+def _sheet(rows: int) -> bytes:
+    body = "".join(f'<row r="{r}"><c r="A{r}" t="s"><v>{r % 97}</v></c><c r="B{r}"><v>{45600 + r % 300}</v></c></row>' for r in range(1, rows + 1))
+    return f'<worksheet xmlns="{opc.MAIN_NS}"><sheetData>{body}</sheetData></worksheet>'.encode()
+
+
+@pytest.fixture
+def workbook(tmp_path):
+    path = tmp_path / "book.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(opc.CONTENT_TYPES, "<Types/>")
+        z.writestr("xl/worksheets/sheet1.xml", _sheet(20_000))
+        z.writestr("xl/worksheets/sheet2.xml", _sheet(10))
+        z.writestr("docProps/app.xml", "<Properties/>")
+    return path
+
+
+def test_a_big_part_written_in_pieces_is_a_member_every_zip_reader_checks_clean(monkeypatch, workbook, tmp_path):
+    monkeypatch.setattr(opc, "PARALLEL_DEFLATE_BYTES", 1024)  # the fixture's sheet is ~1 MB: take the parallel path
+    monkeypatch.setattr(opc, "_PIECE_BYTES", 64 * 1024)
+    changed = _sheet(20_000).replace(b"<v>5</v>", b"<v>6</v>")
+    with Package(workbook) as pkg:
+        pkg.write("xl/worksheets/sheet1.xml", changed)
+        pkg.write("xl/worksheets/sheet3.xml", b"<worksheet/>")  # small: zipfile's own writer
+        pkg.save(tmp_path / "out.xlsx")
+    with zipfile.ZipFile(tmp_path / "out.xlsx") as z:
+        assert z.testzip() is None  # every member's CRC checks
+        assert z.read("xl/worksheets/sheet1.xml") == changed
+        assert z.read("xl/worksheets/sheet2.xml") == _sheet(10)
+        assert z.read("xl/worksheets/sheet3.xml") == b"<worksheet/>"
+        assert [i.filename for i in z.infolist()][0] == opc.CONTENT_TYPES
+        big = z.getinfo("xl/worksheets/sheet1.xml")
+        assert big.compress_type == zipfile.ZIP_DEFLATED and big.compress_size < big.file_size / 5
+
+
+def test_preloaded_parts_are_what_the_package_reads(workbook):
+    preload = PartPreload(workbook, min_bytes=1024)
+    with Package(workbook, preloaded=preload) as pkg:
+        assert pkg.read("xl/worksheets/sheet1.xml") == _sheet(20_000)
+        assert pkg.read("xl/worksheets/sheet2.xml") == _sheet(10)  # small: read by the package itself
+    assert set(preload._parts) == {"xl/worksheets/sheet1.xml"}
+
+
+def test_a_preload_of_another_file_is_not_used(workbook, tmp_path):
+    other = tmp_path / "other.xlsx"
+    with zipfile.ZipFile(other, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(opc.CONTENT_TYPES, "<Types/>")
+        z.writestr("xl/worksheets/sheet1.xml", _sheet(19_999))
+    with Package(workbook, preloaded=PartPreload(other, min_bytes=1024)) as pkg:
+        assert pkg.read("xl/worksheets/sheet1.xml") == _sheet(20_000)
+
+
+def test_a_preload_of_an_unreadable_file_reads_nothing(tmp_path):
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"not a zip")
+    assert PartPreload(bad).get("xl/worksheets/sheet1.xml", zipfile.ZipInfo("xl/worksheets/sheet1.xml")) is None
