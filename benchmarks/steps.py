@@ -60,13 +60,18 @@ def frictionless(workbook: str, csv: str | None = None) -> dict:
     from python_calamine import CalamineWorkbook
 
     sheets = [n for n in CalamineWorkbook.from_path(workbook).sheet_names if n != INSTRUCTIONS]
-    resources = [Resource(workbook, format="xlsx", control=formats.ExcelControl(sheet=n)) for n in sheets]
+    # frictionless refuses absolute paths as unsafe unless they are relative to a base path.
+    book = Path(workbook).resolve()
+    resources = [Resource(book.name, basepath=str(book.parent), format="xlsx", control=formats.ExcelControl(sheet=n)) for n in sheets]
     if csv:
-        resources.append(Resource(csv, format="csv"))
+        resources.append(Resource(Path(csv).resolve().name, basepath=str(Path(csv).resolve().parent), format="csv"))
     rows = errors = 0
     for resource in resources:
         report = resource.validate(limit_errors=10_000)
         task = report.tasks[0]
+        refused = [e.note for e in task.errors if e.type in {"resource-error", "source-error", "scheme-error", "format-error"}]
+        if refused:
+            raise SystemExit(f"frictionless could not read {resource.path}: {refused[0]}")
         rows += task.stats.get("rows") or 0
         errors += task.stats.get("errors") or 0
     return {"rows": rows, "errors": errors, "sheets": len(sheets)}
