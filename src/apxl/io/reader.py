@@ -74,13 +74,14 @@ def _to_frame(rows: list[list[Any]], first_row: int, headers: list[str]) -> pd.D
     data = np.empty((len(rows), width), dtype=object)
     if len(rows) and width:
         data[:] = rows  # one C-level copy: building the frame row by row was a third of reading a year of attendance
-    frame = pd.DataFrame(data, columns=range(width), dtype=object, index=pd.RangeIndex(first_row, first_row + len(data)))
-    frame = frame.mask(frame.eq(""))  # calamine gives "" for empty cells
-    keep = frame.notna().any(axis=1)  # blank rows inside a table are skipped, not reported
-    frame = frame.loc[keep]
-    frame.columns = headers
-    frame.index = frame.index.astype("int64")
-    return frame
+    # Blanks found once on the array (calamine gives "" for empty cells), not through intermediate frames.
+    blank = pd.isna(data) | (data == "")
+    data[blank] = np.nan
+    keep = ~blank.all(axis=1)  # blank rows inside a table are skipped, not reported
+    index = pd.RangeIndex(first_row, first_row + len(data)).astype("int64")
+    if not keep.all():
+        data, index = data[keep], index[keep]
+    return pd.DataFrame(data, columns=headers, dtype=object, index=index)
 
 
 def _raw_from_block(sheet: str, header_row: int, col0: int, header_cells: list[Any], body: list[list[Any]]) -> RawTable:
