@@ -66,3 +66,22 @@ def test_macro_enabled_findings_workbook_converts_to_pdf(tmp_path):
     folder = convert(out, "pdf", tmp_path)
     pdf = folder / f"{out.stem}.pdf"
     assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 2000
+
+
+def test_sheets_deflated_in_pieces_on_threads_open_in_libreoffice(tmp_path, monkeypatch):
+    """The parallel deflate path (a year of attendance in a real register) taken for every part apxl rewrites:
+    LibreOffice reads the pieces as one stream and the sheets come out whole."""
+    from apxl.io import opc
+
+    monkeypatch.setattr(opc, "PARALLEL_DEFLATE_BYTES", 512)
+    monkeypatch.setattr(opc, "_PIECE_BYTES", 1024)  # several pieces per part
+    out = _written(tmp_path)
+    import zipfile
+
+    with zipfile.ZipFile(out) as z:
+        assert z.testzip() is None
+    folder = convert(out, ALL_SHEETS_CSV, tmp_path)
+    rows = list(csv.reader((folder / f"{out.stem}-Findings.csv").open(encoding="utf-8")))
+    assert rows[0][0] == "apxl findings" and any(r[0] == "PUP-001" and r[8] == "Placements!B3" for r in rows[5:])
+    placements = list(csv.reader((folder / f"{out.stem}-Placements.csv").open(encoding="utf-8")))
+    assert placements[1][16] == "10000"
