@@ -136,3 +136,14 @@ def test_duplicate_sessions_are_found_when_written_differently():
     assert "STR-005" in set(dup["rule_id"])
     _, ok = parse_table("attendance", table([[upn, 45659.0, "am", "/"], [upn, "02/01/2025", "PM", "B"]]))
     assert "STR-005" not in set(ok["rule_id"])
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("2025-03", "2025-03"), ("2025/3", "2025-03"), ("2025.03", "2025-03"), ("03/2025", "2025-03"), ("3-2025", "2025-03"),
+    ("March 2025", "2025-03"), ("Mar 2025", "2025-03"), (datetime(2025, 3, 1), "2025-03"), (date(2025, 3, 31), "2025-03"),
+    ("15/03/2025", "2025-03"), ("2025-13", None), ("13/2025", None), ("soon", None), ("", None), (None, None),
+])
+def test_months_in_the_forms_officers_type_them(raw, expected):
+    from apxl.core.parse import parse_month_value
+
+    assert parse_month_value(raw) == expected

@@ -42,6 +42,27 @@ def _as_text(value: Any) -> str:
     return str(value).strip()
 
 
+_MONTH_FORMS = ((re.compile(r"(\d{4})[-/.](\d{1,2})"), 1, 2), (re.compile(r"(\d{1,2})[-/.](\d{4})"), 2, 1))
+
+
+def parse_month_value(value: Any) -> str | None:
+    """A cell as a month, 'YYYY-MM': 2025-03, 2025/3, 03/2025, March 2025, Mar 2025, or a date (Excel turns a typed
+    2025-03 into 1 March 2025); None when it is blank or not a month."""
+    if isinstance(value, str):
+        text = value.strip()
+        for pattern, y, m in _MONTH_FORMS:
+            found = pattern.fullmatch(text)
+            if found:
+                return f"{int(found.group(y)):04d}-{int(found.group(m)):02d}" if 1 <= int(found.group(m)) <= 12 else None
+        for fmt in ("%B %Y", "%b %Y"):
+            try:
+                return datetime.strptime(text, fmt).strftime("%Y-%m")
+            except ValueError:
+                pass
+    day = parse_date_value(value)
+    return day.strftime("%Y-%m") if isinstance(day, pd.Timestamp) and not pd.isna(day) else None
+
+
 def parse_date_value(value: Any) -> pd.Timestamp | None | object:
     """A cell as a date: real dates, Excel serial numbers, or dd/mm/yyyy and ISO text."""
     if is_blank(value):

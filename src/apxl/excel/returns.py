@@ -93,28 +93,19 @@ def _within_roots(path: Path) -> None:
 
 def month_of(value: Any, folder: Path | None = None) -> str:
     """'Returns month' as YYYY-MM: typed as 2025-03, 03/2025 or March 2025, or a date Excel made of it; blank: the folder's name."""
-    from apxl.core.parse import parse_date_value
+    from apxl.core.parse import parse_month_value
 
     if isinstance(value, (datetime, date, pd.Timestamp)):
         return value.strftime("%Y-%m")
     text = _text(value)
     if not text:
-        m = re.fullmatch(r"(\d{4})-(\d{1,2})", folder.name) if folder is not None else None
-        if m and 1 <= int(m.group(2)) <= 12:
-            return f"{m.group(1)}-{int(m.group(2)):02d}"
+        month = parse_month_value(folder.name) if folder is not None and re.fullmatch(r"\d{4}-\d{1,2}", folder.name) else None
+        if month:
+            return month
         raise ApxlError("Set 'Returns month' on the Settings sheet to the month the returns cover (e.g. 2025-03), or name the returns folder after the month.")
-    for pattern, y, m_ in ((r"(\d{4})[-/.](\d{1,2})", 1, 2), (r"(\d{1,2})[-/.](\d{4})", 2, 1)):
-        m = re.fullmatch(pattern, text)
-        if m and 1 <= int(m.group(m_)) <= 12:
-            return f"{m.group(y)}-{int(m.group(m_)):02d}"
-    for fmt in ("%B %Y", "%b %Y"):
-        try:
-            return datetime.strptime(text, fmt).strftime("%Y-%m")
-        except ValueError:
-            pass
-    ts = parse_date_value(text)
-    if isinstance(ts, pd.Timestamp) and not pd.isna(ts):
-        return ts.strftime("%Y-%m")
+    month = parse_month_value(text)
+    if month:
+        return month
     raise ApxlError(f"'Returns month' is '{text}', which is not a month: enter it as YYYY-MM, e.g. 2025-03.")
 
 

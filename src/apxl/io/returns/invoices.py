@@ -4,14 +4,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from apxl.core.money import to_pence
-from apxl.core.parse import is_blank, parse_date_value
+from apxl.core.parse import is_blank, parse_month_value
 from apxl.core.vocab import norm
 from apxl.errors import ApxlError
 from apxl.io.returns.read import read_grids
@@ -64,7 +63,7 @@ def _lines(name: str, grid: list[list[Any]], month: str) -> tuple[pd.DataFrame, 
         if all(is_blank(v) for v in row):
             continue
         if col["month"] is not None and not is_blank(cell("month")):
-            when = _month_of(cell("month"))
+            when = parse_month_value(cell("month"))
             if when is None:
                 problems.append(f"{name} line {r}: month '{cell('month')}' cannot be read; the line was left out.")
                 continue
@@ -96,21 +95,3 @@ def _amount(value: Any) -> float | None:
     except ValueError:
         return None
     return -number if negative else number
-
-
-def _month_of(value: Any) -> str | None:
-    if isinstance(value, str):
-        text = value.strip()
-        m = re.fullmatch(r"(\d{4})[-/](\d{1,2})", text) or None
-        if m:
-            return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
-        m = re.fullmatch(r"(\d{1,2})[-/](\d{4})", text)
-        if m:
-            return f"{int(m.group(2)):04d}-{int(m.group(1)):02d}"
-        for fmt in ("%B %Y", "%b %Y"):
-            try:
-                return datetime.strptime(text, fmt).strftime("%Y-%m")
-            except ValueError:
-                pass
-    day = parse_date_value(value)
-    return day.strftime("%Y-%m") if isinstance(day, pd.Timestamp) else None
