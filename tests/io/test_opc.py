@@ -71,3 +71,29 @@ def test_a_preload_of_an_unreadable_file_reads_nothing(tmp_path):
     bad = tmp_path / "bad.xlsx"
     bad.write_bytes(b"not a zip")
     assert PartPreload(bad).get("xl/worksheets/sheet1.xml", zipfile.ZipInfo("xl/worksheets/sheet1.xml")) is None
+
+
+def test_untouched_parts_are_copied_compressed_as_they_were(tmp_path):
+    """Parts apxl does not change keep their compressed bytes (no inflate and deflate again), and check clean."""
+    workbook = tmp_path / "book.xlsx"
+    with zipfile.ZipFile(workbook, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(opc.CONTENT_TYPES, "<Types/>")
+        z.writestr("xl/worksheets/sheet1.xml", _sheet(20_000), compresslevel=1)  # not the level apxl would choose
+        z.writestr("xl/worksheets/sheet2.xml", _sheet(10))
+    with Package(workbook) as pkg:
+        pkg.write("xl/worksheets/sheet2.xml", b"<worksheet/>")
+        pkg.save(tmp_path / "out.xlsx")
+
+    def compressed(path, name):
+        with zipfile.ZipFile(path) as z:
+            info = z.getinfo(name)
+            with open(path, "rb") as fh:
+                fh.seek(info.header_offset + 26)
+                skip = int.from_bytes(fh.read(2), "little") + int.from_bytes(fh.read(2), "little")
+                fh.seek(skip, 1)
+                return info.CRC, fh.read(info.compress_size)
+
+    assert compressed(tmp_path / "out.xlsx", "xl/worksheets/sheet1.xml") == compressed(workbook, "xl/worksheets/sheet1.xml")
+    with zipfile.ZipFile(tmp_path / "out.xlsx") as z:
+        assert z.testzip() is None
+        assert z.read("xl/worksheets/sheet1.xml") == _sheet(20_000) and z.read("xl/worksheets/sheet2.xml") == b"<worksheet/>"

@@ -10,6 +10,7 @@ import io
 import os
 import posixpath
 import shutil
+import struct
 import threading
 import time
 import zipfile
@@ -375,6 +376,8 @@ class Package:
                     else:
                         out.writestr(zi, data, compresslevel=_level(len(data)))
                     continue
+                if _copy_compressed(self._zip, info, out, zi):
+                    continue
                 _set_level(zi, _level(info.file_size))
                 large = info.file_size > 0x7FFF0000
                 with self._zip.open(info) as src, out.open(zi, "w", force_zip64=large) as dst:
@@ -446,11 +449,46 @@ def deflate_parallel(data: bytes, level: int, workers: int | None = None, piece_
 
 
 def _write_deflated(out: zipfile.ZipFile, zi: zipfile.ZipInfo, data: bytes, level: int) -> None:
-    """Add a member whose data is compressed by ``deflate_parallel``: the local header and data are written as
-    ``zipfile`` writes a member it has compressed itself (``ZipFile.write`` does this for directories)."""
+    """Add a member whose data is compressed by ``deflate_parallel``."""
     raw = deflate_parallel(data, level)
     zi.compress_type = zipfile.ZIP_DEFLATED
     zi.file_size, zi.compress_size, zi.CRC = len(data), len(raw), zlib.crc32(data)
+    _add_member(out, zi, lambda fp: fp.write(raw))
+
+
+def _copy_compressed(src: zipfile.ZipFile, info: zipfile.ZipInfo, out: zipfile.ZipFile, zi: zipfile.ZipInfo) -> bool:
+    """Copy an untouched part's compressed bytes as they are: no inflating and deflating again (a year of attendance
+    is hundreds of MB of XML). False, and nothing written, for a member this cannot copy (encrypted, unusual method)."""
+    if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return False
+    with src._lock:
+        src.fp.seek(info.header_offset)
+        header = src.fp.read(30)
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        return False
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    start = info.header_offset + 30 + name_len + extra_len
+    zi.compress_type = info.compress_type
+    zi.file_size, zi.compress_size, zi.CRC = info.file_size, info.compress_size, info.CRC
+
+    def copy(fp) -> None:
+        left = info.compress_size
+        with src._lock:
+            src.fp.seek(start)
+            while left:
+                chunk = src.fp.read(min(left, 1 << 20))
+                if not chunk:
+                    raise ApxlError(f"A part of the workbook ({info.filename}) is cut short: the file may be corrupt.")
+                fp.write(chunk)
+                left -= len(chunk)
+
+    _add_member(out, zi, copy)
+    return True
+
+
+def _add_member(out: zipfile.ZipFile, zi: zipfile.ZipInfo, write_data) -> None:
+    """Add a member whose compressed data ``write_data(fp)`` writes and whose sizes and CRC ``zi`` already holds:
+    the local header and the bookkeeping are what ``zipfile`` itself does (``ZipFile.write`` for directories)."""
     zip64 = zi.file_size > zipfile.ZIP64_LIMIT or zi.compress_size > zipfile.ZIP64_LIMIT
     with out._lock:
         if out._seekable:
@@ -459,7 +497,7 @@ def _write_deflated(out: zipfile.ZipFile, zi: zipfile.ZipInfo, data: bytes, leve
         out._writecheck(zi)
         out._didModify = True
         out.fp.write(zi.FileHeader(zip64))
-        out.fp.write(raw)
+        write_data(out.fp)
         out.filelist.append(zi)
         out.NameToInfo[zi.filename] = zi
         out.start_dir = out.fp.tell()
