@@ -25,8 +25,8 @@ def sessions_frame(frame: pd.DataFrame, codes: CodeSet, *, code_header: str = "C
 
     Columns: row (Excel row), upn, pupil (an integer id per UPN, numbered by first appearance), date, session,
     pm, code, source ('School' when blank), column (header to report; a wide grid's frame also keeps ``cell``,
-    the mark's A1 reference), and from the code set known, valid, group, possible, attendance, meaning, instead. Rows with a blank UPN, date, session or code are left out: the
-    structure checks (STR-003/006) report them.
+    the mark's A1 reference), and from the code set known, valid, group, possible, attendance, meaning, instead.
+    Rows with a blank UPN, date, session or code are left out: the structure checks (STR-003/006) report them.
     """
     cols = ["upn", "date", "session", "code"]
     if frame is None or len(frame) == 0 or not set(cols) <= set(frame.columns):
