@@ -266,9 +266,8 @@ def _coerce(raw: pd.Series, col: Column, factorized: tuple[np.ndarray, Any] | No
         else:
             series = pd.Series(typed.array.take(idx), index=raw.index)
     else:
-        typed = pd.Series(clean, dtype=object).astype(dtype)
-        taken = np.asarray(clean, dtype=object)[idx]
-        series = pd.Series(list(taken), index=raw.index, dtype=object).astype(dtype)
+        typed = pd.Series(clean, dtype=object).astype(dtype)  # once per distinct value, then taken per row
+        series = pd.Series(typed.array.take(idx), index=raw.index)
     # Ids of the typed values: distinct raw spellings of one value ('am', 'AM') share an id, as they do in ``series``.
     value_ids = pd.factorize(pd.Series(typed), use_na_sentinel=False)[0]
     return series, pd.Series(bad, index=raw.index), value_ids[idx]
