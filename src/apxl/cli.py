@@ -103,7 +103,8 @@ def validate(
     try:
         when = parse_as_of(as_of)
         with err.status("Reading the register..."):
-            register = read_register(workbook, pending.tables() if pending else None)
+            # The attendance is read when the checks first need it: every other check runs while it loads.
+            register = read_register(workbook, pending, defer_attendance=True)
         if attendance is not None:
             from apxl.io.attendance import use_attendance_file
 
@@ -113,7 +114,8 @@ def validate(
         if output or in_place:
             from apxl.io.opc import PartPreload
 
-            preloaded = PartPreload(workbook)  # big sheets inflate on another core while the rules run
+            # Big sheets inflate on another core while the attendance checks run (once that core has loaded the tables).
+            preloaded = PartPreload(workbook, after=pending.wait if pending else None)
         with err.status("Checking rules...") as status:
             _, report = check_with_policy(register, when or register.as_of or date.today(), profile, progress=lambda rid: status.update(f"Checking {rid}..."))
         print_report(report, fmt)

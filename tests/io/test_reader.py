@@ -140,3 +140,29 @@ def test_truncated_workbook_is_a_clear_error(tmp_path):
     bad.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
     with pytest.raises(RegisterError):
         read_register(bad)
+
+
+def test_columns_of_text_or_dates_are_typed_and_others_keep_their_cell_values():
+    from apxl.io.reader import _to_frame
+
+    rows = [
+        ["A1", dt.date(2024, 9, 2), dt.date(2024, 9, 2), 7, "x"],
+        ["", dt.date(2024, 9, 3), dt.datetime(2024, 9, 3, 14, 30), 7.5, 5],
+        ["", "", "", "", ""],  # a blank row inside the table: skipped
+        ["A3", "", dt.date(2024, 9, 4), "", True],
+    ]
+    frame = _to_frame(rows, 10, ["UPN", "Date", "Stamp", "Hours", "Mixed"])
+    assert list(frame.index) == [10, 11, 13]  # Excel rows
+    assert pd.api.types.is_string_dtype(frame["UPN"].dtype) and frame["UPN"].tolist()[0] == "A1" and pd.isna(frame["UPN"].iloc[1])
+    assert isinstance(frame["Date"].dtype, pd.ArrowDtype) and frame["Date"].iloc[1] == dt.date(2024, 9, 3) and pd.isna(frame["Date"].iloc[2])
+    # A datetime among dates keeps its time; numbers and mixed cells stay as the workbook gave them.
+    assert frame["Stamp"].dtype == object and frame["Stamp"].iloc[1] == dt.datetime(2024, 9, 3, 14, 30)
+    assert frame["Hours"].tolist()[:2] == [7, 7.5] and pd.isna(frame["Hours"].iloc[2])
+    assert frame["Mixed"].tolist() == ["x", 5, True]
+
+
+def test_duplicate_header_texts_keep_one_column_each():
+    from apxl.io.reader import _to_frame
+
+    frame = _to_frame([["a", "b"], ["c", ""]], 2, ["Notes", "Notes"])
+    assert frame.shape == (2, 2) and frame.iloc[:, 1].isna().tolist() == [False, True]

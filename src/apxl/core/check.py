@@ -68,12 +68,16 @@ def check_register(
     policy = policy or default_policy()
     ctx = Context(register=register, policy=policy, as_of=resolve_as_of(register, as_of))
     wanted = set(only) if only is not None else None
-    parts: list[pd.DataFrame] = [register.findings.copy()] if len(register.findings) else []
+    parts: list[pd.DataFrame] = []
     rules = catalogue()
     by_id = {r.id: r for r in rules}
-    for rule in rules:
+    # Attendance checks run last: a reader may still be loading the attendance (``Register.defer``), and every
+    # other rule runs meanwhile. Report sorts findings, so the order rules run in does not show in it.
+    for rule in sorted(rules, key=lambda r: r.area == "ATT"):
         if rule.id in policy.disabled_rules or (wanted is not None and rule.id not in wanted) or rule.func is None:
             continue
+        if rule.area == "ATT":
+            register.resolve()  # outside the rule's guard: a file that cannot be read is not a faulty rule
         if progress:
             progress(rule.id)
         try:
@@ -90,6 +94,9 @@ def check_register(
             continue
         if out is not None and len(out):
             parts.append(out.assign(rule_id=rule.id))
+    register.resolve()
+    if len(register.findings):
+        parts.insert(0, register.findings.copy())  # structural findings first, as they were found
     if not parts:
         return Report(empty_findings(), as_of=ctx.as_of, policy_name=policy.name)
     frame = pd.concat(parts, ignore_index=True)

@@ -226,10 +226,12 @@ _EXPECT = {
 
 
 def _factorize(raw: pd.Series) -> tuple[np.ndarray, Any]:
-    """Codes and distinct values. Text and number columns read from CSV/Parquet keep their own dtype: turning
+    """Codes and distinct values. Text, number and Arrow (e.g. date) columns keep their own dtype: turning
     16 million of them into Python objects first took longer than parsing them. (NumPy numbers parse as the
-    Python ones do: every parser accepts np.integer/np.floating.)"""
-    typed = raw.dtype != object and (pd.api.types.is_string_dtype(raw.dtype) or raw.dtype.kind in "iuf")
+    Python ones do: every parser accepts np.integer/np.floating; Arrow dates come out as datetime.date.)"""
+    typed = raw.dtype != object and (
+        pd.api.types.is_string_dtype(raw.dtype) or isinstance(raw.dtype, pd.ArrowDtype) or raw.dtype.kind in "iuf"
+    )
     return pd.factorize(raw if typed else raw.astype(object), use_na_sentinel=True)
 
 
@@ -446,11 +448,16 @@ def parse_register(
         table, found = parse_table(name, raw)
         tables[name] = table
         parts.append(found)
-    for name, (why, severity) in (missing or {}).items():
-        row = {"rule_id": "STR-001", "sheet": SHEETS[name].sheet, "row": None, "column": None, "key": None, "value": None, "message": why}
-        parts.append(_out([row]).assign(severity=severity))
+    parts.append(missing_findings(missing or {}))
     findings = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else empty_findings()
     return Register(tables=tables, findings=findings, source=source)
+
+
+def missing_findings(missing: dict[str, tuple[str, str]]) -> pd.DataFrame:
+    """STR-001 for each table not found: ``missing`` maps a table name to (why, severity)."""
+    rows = [{"rule_id": "STR-001", "sheet": SHEETS[name].sheet, "row": None, "column": None, "key": None, "value": None, "message": why}
+            for name, (why, _) in missing.items()]
+    return _out(rows).assign(severity=[severity for _, severity in missing.values()])
 
 
 def raw_from_records(name: str, records: list[dict[str, Any]], *, sheet: str | None = None, first_row: int = 2) -> RawTable:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -51,8 +51,29 @@ class Register:
     tables: dict[str, Table]
     findings: pd.DataFrame = field(default_factory=empty_findings)
     source: str | None = None
+    # Tables still to be read: name -> a function giving the table and its STR findings (see ``defer``).
+    pending: dict[str, Callable[[], tuple[Table, pd.DataFrame]]] = field(default_factory=dict, repr=False)
+
+    def defer(self, name: str, load: Callable[[], tuple[Table, pd.DataFrame]]) -> None:
+        """Read table ``name`` only when first asked for (or on ``resolve``): the reader defers a year of
+        attendance so that checks which do not need it run while it is still loading."""
+        self.tables.pop(name, None)
+        self.pending[name] = load
+
+    def resolve(self, name: str | None = None) -> None:
+        """Read the deferred tables (or just ``name``) now and add their STR findings."""
+        for key in [name] if name is not None else list(self.pending):
+            load = self.pending.pop(key, None)
+            if load is None:
+                continue
+            table, found = load()
+            self.tables[key] = table
+            if len(found):
+                self.findings = pd.concat([f for f in (self.findings, found) if len(f)], ignore_index=True)
 
     def table(self, name: str) -> Table:
+        if name in self.pending:
+            self.resolve(name)
         if name not in self.tables:
             self.tables[name] = Table.missing(name)
         return self.tables[name]

@@ -18,6 +18,7 @@ from apxl.core.policy import Policy
 from apxl.core.register import RawTable, Register, Table
 from apxl.core.tables import SHEETS, header_lookup, headers, norm_header
 from apxl.errors import ApxlError, RegisterError
+from apxl.io.gc_pause import gc_paused
 from apxl.resources import schemas_dir
 
 CODES_FILE = "attendance_codes.csv"
@@ -88,6 +89,7 @@ def read_attendance_file(path: str | Path) -> tuple[Table, pd.DataFrame]:
 
 def use_attendance_file(register: Register, path: str | Path) -> Register:
     """Replace the register's attendance (and its STR findings) with the sessions in ``path``."""
+    register.pending.pop("attendance", None)  # a sheet not yet read need not be read: the file replaces it
     old_sheet = register.table("attendance").sheet
     table, findings = read_attendance_file(path)
     kept = register.findings
@@ -270,7 +272,8 @@ def read_wide_attendance(path: str | Path) -> tuple[Table, pd.DataFrame] | None:
     if sheet is None:
         return None
     try:
-        grid = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        with gc_paused():
+            grid = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
     except Exception:
         raise RegisterError(f"The sheet '{sheet}' in {Path(path).name} cannot be read: the file may be corrupt.") from None
     return wide_from_grid(grid, sheet)

@@ -18,7 +18,7 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 from urllib.parse import quote, unquote
 
 from apxl.errors import ApxlError
@@ -392,15 +392,19 @@ class PartPreload:
     its own handle on the file; a part it could not read is read again by the package, as usual.
     """
 
-    def __init__(self, path: str | Path, min_bytes: int = 4 * 1024**2):
+    def __init__(self, path: str | Path, min_bytes: int = 4 * 1024**2, *, after: Callable[[], None] | None = None):
+        """``after``: wait for this first (another thread still reading the file: two are all two cores can run)."""
         self.path = str(path)
         self.min_bytes = min_bytes
+        self._after = after
         self._parts: dict[str, tuple[int, int, bytes]] = {}  # name -> (CRC, size, data): the same member, checked
         self._thread = threading.Thread(target=self._load, name="apxl-part-preload", daemon=True)
         self._thread.start()
 
     def _load(self) -> None:
         try:
+            if self._after is not None:
+                self._after()
             with zipfile.ZipFile(self.path) as z:
                 infos = [i for i in z.infolist() if i.file_size >= self.min_bytes and i.filename.startswith("xl/worksheets/")]
                 if sum(i.file_size for i in infos) > MAX_UNCOMPRESSED:
