@@ -31,8 +31,11 @@ def split_sheet(data: bytes, what: str = "worksheet") -> tuple[XmlDoc, Element |
         end = m.end()
     else:
         prefix = (m.group(1) + b":") if m.group(1) else b""
+        # A sheet has one sheetData and little after it: find its end from the back of the part. Scanning
+        # forwards with a pattern walked every cell (a fifth of a second on a year of attendance).
         close = re.compile(rb"</" + re.escape(prefix) + rb"sheetData\s*>")
-        cm = close.search(data, m.end())
+        at = data.rfind(b"</" + prefix + b"sheetData")
+        cm = close.match(data, at) if at >= m.end() else None
         if cm is None:
             raise ApxlError(f"The workbook's {what} is not valid XML: the file may be corrupt.")
         end = cm.end()

@@ -72,7 +72,8 @@ class XmlDoc:
 
     def serialize(self) -> bytes:
         self._hoist()
-        return self.prolog + serialize_element(self.root, self.decls, self.raw, self.prefixes())
+        # One join: a sheet's cells can be hundreds of MB, and each concatenation would copy them again.
+        return b"".join([self.prolog, *_serialized_pieces(self.root, self.decls, self.raw, self.prefixes())])
 
     def _hoist(self) -> None:
         """Declare on the root any namespace that elements added since parsing use, as Office writes them."""
@@ -139,6 +140,10 @@ def escape_attr(text: str) -> str:
 
 def serialize_element(root: Element, decls, raw, preferred: dict[str, str]) -> bytes:
     """Write ``root`` with each element's original declarations; new namespaces get a declared prefix."""
+    return b"".join(_serialized_pieces(root, decls, raw, preferred))
+
+
+def _serialized_pieces(root: Element, decls, raw, preferred: dict[str, str]) -> list[bytes]:
     parts: list[str] = []
     out: list[bytes] = []
     counter = [0]
@@ -217,7 +222,7 @@ def serialize_element(root: Element, decls, raw, preferred: dict[str, str]) -> b
 
     write(root, {})
     flush()
-    return b"".join(out)
+    return out
 
 
 def children(elem: Element, ns: str, name: str) -> list[Element]:
