@@ -115,7 +115,7 @@ def validate(
             from apxl.io.opc import PartPreload
 
             # Big sheets inflate on another core while the attendance checks run (once that core has loaded the tables).
-            preloaded = PartPreload(workbook, after=pending.wait if pending else None)
+            preloaded = PartPreload(workbook, after=pending.wait if pending else None, deflate_cells=True)
         with err.status("Checking rules...") as status:
             _, report = check_with_policy(register, when or register.as_of or date.today(), profile, progress=lambda rid: status.update(f"Checking {rid}..."))
         print_report(report, fmt)

@@ -97,3 +97,40 @@ def test_untouched_parts_are_copied_compressed_as_they_were(tmp_path):
     with zipfile.ZipFile(tmp_path / "out.xlsx") as z:
         assert z.testzip() is None
         assert z.read("xl/worksheets/sheet1.xml") == _sheet(20_000) and z.read("xl/worksheets/sheet2.xml") == b"<worksheet/>"
+
+
+@settings(max_examples=30, deadline=None)
+@given(head=st.binary(max_size=300), body=st.binary(max_size=3000), tail=st.binary(max_size=300), piece=st.integers(1, 500))
+def test_a_stream_left_open_can_be_followed_by_more_pieces(head, body, tail, piece):
+    raw = deflate_parallel(head, 1, final=False) + deflate_parallel(body, 1, workers=2, piece_bytes=piece, final=False) + deflate_parallel(tail, 6)
+    assert zlib.decompress(raw, -15) == head + body + tail
+
+
+def test_a_sheet_rewritten_around_its_cells_reuses_the_cells_deflated_by_the_preload(monkeypatch, workbook, tmp_path):
+    """Highlights change a sheet's head and tail, never its cells: the save takes the cells as the preload deflated them."""
+    monkeypatch.setattr(opc, "PARALLEL_DEFLATE_BYTES", 1024)
+    monkeypatch.setattr(opc, "_PIECE_BYTES", 64 * 1024)
+    preload = PartPreload(workbook, min_bytes=1024, deflate_cells=True)
+    preload.wait()
+    assert len(preload._cells) == 1  # sheet1 only: sheet2 is below min_bytes
+    taken = []
+    real = preload.deflated_cells
+    monkeypatch.setattr(preload, "deflated_cells", lambda piece: taken.append(len(piece)) or real(piece))
+    with Package(workbook, preloaded=preload) as pkg:
+        doc, holder, cells = opc.split_sheet(pkg.read("xl/worksheets/sheet1.xml"))
+        doc.root.append(opc.Element(opc.qn(opc.MAIN_NS, "conditionalFormatting"), {"sqref": "A5"}))
+        pkg.set_doc("xl/worksheets/sheet1.xml", doc)
+        pkg.save(tmp_path / "out.xlsx")
+        expected = doc.serialize()
+    assert real(cells) is not None and len(cells) in taken
+    with zipfile.ZipFile(tmp_path / "out.xlsx") as z:
+        assert z.testzip() is None
+        written = z.read("xl/worksheets/sheet1.xml")
+    assert written == expected and cells in written and written.endswith(b'<conditionalFormatting sqref="A5"/></worksheet>')
+
+
+def test_cells_the_preload_did_not_deflate_are_compressed_at_the_save(monkeypatch, workbook):
+    monkeypatch.setattr(opc, "PARALLEL_DEFLATE_BYTES", 1024)
+    preload = PartPreload(workbook, min_bytes=1024, deflate_cells=True)
+    assert preload.deflated_cells(_sheet(20_001)) is None  # not the cells it read
+    assert PartPreload(workbook, min_bytes=1024).deflated_cells(_sheet(20_000)) is None  # not asked to deflate

@@ -37,10 +37,17 @@ def convert(path: Path, target: str, workdir: Path) -> Path:
     return outdir
 
 
-def _written(folder: Path, xlsm: bool = False) -> Path:
+def _written(folder: Path, xlsm: bool = False, preload_cells: bool = False) -> Path:
     source = rich_workbook.build(folder / ("register.xlsm" if xlsm else "register.xlsx"), xlsm=xlsm)
     register = read_register(source)
-    return write_findings(source, register, check_register(register, None, rich_workbook.AS_OF))
+    preloaded = None
+    if preload_cells:  # as ``apxl validate -o`` does: sheet cells deflated ahead, on another thread
+        from apxl.io.opc import PartPreload
+
+        preloaded = PartPreload(source, min_bytes=256, deflate_cells=True)
+        preloaded.wait()
+        assert preloaded._cells, "the preload deflated no sheet's cells: the test would not take that path"
+    return write_findings(source, register, check_register(register, None, rich_workbook.AS_OF), preloaded=preloaded)
 
 
 def test_findings_workbook_converts_to_csv_with_the_findings_and_the_register_intact(tmp_path):
@@ -68,14 +75,16 @@ def test_macro_enabled_findings_workbook_converts_to_pdf(tmp_path):
     assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 2000
 
 
-def test_sheets_deflated_in_pieces_on_threads_open_in_libreoffice(tmp_path, monkeypatch):
-    """The parallel deflate path (a year of attendance in a real register) taken for every part apxl rewrites:
-    LibreOffice reads the pieces as one stream and the sheets come out whole."""
+@pytest.mark.parametrize("preload_cells", [False, True], ids=["deflated-at-save", "cells-deflated-ahead"])
+def test_sheets_deflated_in_pieces_on_threads_open_in_libreoffice(tmp_path, monkeypatch, preload_cells):
+    """The parallel deflate path (a year of attendance in a real register) taken for every part apxl rewrites,
+    and with each sheet's cells deflated ahead by the preload: LibreOffice reads the pieces as one stream and
+    the sheets come out whole."""
     from apxl.io import opc
 
     monkeypatch.setattr(opc, "PARALLEL_DEFLATE_BYTES", 512)
     monkeypatch.setattr(opc, "_PIECE_BYTES", 1024)  # several pieces per part
-    out = _written(tmp_path)
+    out = _written(tmp_path, preload_cells=preload_cells)
     import zipfile
 
     with zipfile.ZipFile(out) as z:

@@ -22,6 +22,7 @@ from typing import Callable, Iterator
 from urllib.parse import quote, unquote
 
 from apxl.errors import ApxlError
+from apxl.io.sheetxml import sheet_data_span
 from apxl.io.sheetxml import split_sheet  # noqa: F401  (re-exported: apxl.io.returns imports it from here)
 from apxl.io.xmlpart import Element, SubElement, XmlDoc, parse, qn
 
@@ -370,11 +371,13 @@ class Package:
                 if info is not None:
                     zi.external_attr = info.external_attr
                 if part in self._touched or part in self._written:
-                    data = self.read(part)
-                    if len(data) >= PARALLEL_DEFLATE_BYTES:
-                        _write_deflated(out, zi, data, _level(len(data)))
+                    pieces = self._docs[part].pieces() if part in self._touched else [self.read(part)]
+                    size = sum(map(len, pieces))
+                    if size >= PARALLEL_DEFLATE_BYTES:
+                        ready = self._preloaded.deflated_cells if self._preloaded is not None else None
+                        _write_deflated(out, zi, pieces, _level(size), ready)
                     else:
-                        out.writestr(zi, data, compresslevel=_level(len(data)))
+                        out.writestr(zi, b"".join(pieces), compresslevel=_level(size))
                     continue
                 if _copy_compressed(self._zip, info, out, zi):
                     continue
@@ -390,14 +393,21 @@ class PartPreload:
     ``apxl validate -o`` starts one as the rules begin: inflating a year of attendance's sheet XML (hundreds
     of MB) runs in zlib without the GIL, so it overlaps the rules instead of following them. The thread has
     its own handle on the file; a part it could not read is read again by the package, as usual.
+
+    With ``deflate_cells`` it also compresses each big sheet's cells (``sheetData``) again, ready for the
+    save: apxl writes highlights and notes around the cells and never into them, so a sheet it rewrites
+    only needs its small head and tail compressed when it is saved (``deflated_cells``).
     """
 
-    def __init__(self, path: str | Path, min_bytes: int = 4 * 1024**2, *, after: Callable[[], None] | None = None):
+    def __init__(self, path: str | Path, min_bytes: int = 4 * 1024**2, *, after: Callable[[], None] | None = None,
+                 deflate_cells: bool = False):
         """``after``: wait for this first (another thread still reading the file: two are all two cores can run)."""
         self.path = str(path)
         self.min_bytes = min_bytes
         self._after = after
+        self._deflate_cells = deflate_cells
         self._parts: dict[str, tuple[int, int, bytes]] = {}  # name -> (CRC, size, data): the same member, checked
+        self._cells: list[tuple[bytes, bytes]] = []  # (a sheet's sheetData bytes, the same deflated, not final)
         self._thread = threading.Thread(target=self._load, name="apxl-part-preload", daemon=True)
         self._thread.start()
 
@@ -411,8 +421,28 @@ class PartPreload:
                     return
                 for info in infos:
                     self._parts[info.filename] = (info.CRC, info.file_size, z.read(info))
+            if self._deflate_cells:
+                for _, size, data in self._parts.values():
+                    self._deflate(data, size)
         except Exception:  # noqa: BLE001 - the package reads the file itself and reports any problem
             pass
+
+    def _deflate(self, data: bytes, size: int) -> None:
+        span = sheet_data_span(data)
+        if span is None or span[1] - span[0] < PARALLEL_DEFLATE_BYTES:
+            return
+        cells = data[span[0] : span[1]]
+        self._cells.append((cells, deflate_parallel(cells, _level(size), workers=1, final=False)))
+
+    def deflated_cells(self, piece: bytes) -> bytes | None:
+        """``piece`` deflated (ending in a full flush, so more may follow) when it is a big sheet's cells as read."""
+        if len(piece) < PARALLEL_DEFLATE_BYTES:
+            return None
+        self._thread.join()
+        for cells, deflated in self._cells:
+            if len(cells) == len(piece) and cells == piece:
+                return deflated
+        return None
 
     def wait(self) -> None:
         """Until the thread has finished with the file (it must be closed before the file is replaced in place)."""
@@ -433,9 +463,10 @@ PARALLEL_DEFLATE_BYTES = 32 * 1024**2
 _PIECE_BYTES = 8 * 1024**2
 
 
-def deflate_parallel(data: bytes, level: int, workers: int | None = None, piece_bytes: int | None = None) -> bytes:
+def deflate_parallel(data: bytes, level: int, workers: int | None = None, piece_bytes: int | None = None, *, final: bool = True) -> bytes:
     """Raw deflate of ``data`` compressed in pieces on threads, as pigz does: each piece but the last ends with a
-    full flush (byte-aligned, not final), so the pieces joined are one valid deflate stream."""
+    full flush (byte-aligned, not final), so the pieces joined are one valid deflate stream. ``final=False``
+    ends the last piece with a full flush too, so that more compressed data can follow."""
     workers = workers or min(4, os.cpu_count() or 1)
     step = piece_bytes or _PIECE_BYTES
     view = memoryview(data)
@@ -443,7 +474,7 @@ def deflate_parallel(data: bytes, level: int, workers: int | None = None, piece_
 
     def piece(k: int) -> bytes:
         c = zlib.compressobj(level, zlib.DEFLATED, -15)
-        last = k == len(starts) - 1
+        last = final and k == len(starts) - 1
         return c.compress(view[starts[k] : starts[k] + step]) + c.flush(zlib.Z_FINISH if last else zlib.Z_FULL_FLUSH)
 
     if workers <= 1 or len(starts) == 1:
@@ -452,11 +483,28 @@ def deflate_parallel(data: bytes, level: int, workers: int | None = None, piece_
         return b"".join(pool.map(piece, range(len(starts))))
 
 
-def _write_deflated(out: zipfile.ZipFile, zi: zipfile.ZipInfo, data: bytes, level: int) -> None:
-    """Add a member whose data is compressed by ``deflate_parallel``."""
-    raw = deflate_parallel(data, level)
+def _write_deflated(out: zipfile.ZipFile, zi: zipfile.ZipInfo, pieces: list[bytes], level: int,
+                    ready: Callable[[bytes], bytes | None] | None = None) -> None:
+    """Add a member made of ``pieces``, compressed by ``deflate_parallel``; a piece that ``ready`` has already
+    compressed (a sheet's cells, deflated by ``PartPreload``) is taken as it is."""
+    crc = 0
+    for piece in pieces:
+        crc = zlib.crc32(piece, crc)
+    chunks: list[bytes] = []
+    plain: list[bytes] = []
+    for piece in pieces:
+        done = ready(piece) if ready is not None else None
+        if done is None:
+            plain.append(piece)
+            continue
+        if plain:
+            chunks.append(deflate_parallel(b"".join(plain), level, final=False))
+            plain = []
+        chunks.append(done)
+    chunks.append(deflate_parallel(b"".join(plain), level))  # the final block (empty when nothing follows)
+    raw = b"".join(chunks)
     zi.compress_type = zipfile.ZIP_DEFLATED
-    zi.file_size, zi.compress_size, zi.CRC = len(data), len(raw), zlib.crc32(data)
+    zi.file_size, zi.compress_size, zi.CRC = sum(map(len, pieces)), len(raw), crc
     _add_member(out, zi, lambda fp: fp.write(raw))
 
 

@@ -16,17 +16,12 @@ MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _SHEETDATA = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?sheetData\b[^>]*?(/?)>")
 
 
-def split_sheet(data: bytes, what: str = "worksheet") -> tuple[XmlDoc, Element | None, bytes]:
-    """Parse a worksheet without its ``sheetData`` (kept as bytes and written back verbatim).
-
-    Returns the document, the placeholder ``sheetData`` element (None if the sheet has none) and
-    the original sheetData bytes; ``doc.serialize()`` writes those bytes where the placeholder is.
-    """
+def sheet_data_span(data: bytes, what: str = "worksheet") -> tuple[int, int, bytes] | None:
+    """Where a worksheet's ``sheetData`` element starts and ends, and its start tag made empty (``<sheetData/>``);
+    None when the sheet has none."""
     m = _SHEETDATA.search(data)
     if m is None:
-        doc = parse(data, what)
-        return doc, None, b""
-    start = m.start()
+        return None
     if m.group(2) == b"/":
         end = m.end()
     else:
@@ -39,7 +34,19 @@ def split_sheet(data: bytes, what: str = "worksheet") -> tuple[XmlDoc, Element |
         if cm is None:
             raise ApxlError(f"The workbook's {what} is not valid XML: the file may be corrupt.")
         end = cm.end()
-    placeholder_tag = data[m.start() : m.end()].rstrip(b">").rstrip(b"/") + b"/>"
+    return m.start(), end, data[m.start() : m.end()].rstrip(b">").rstrip(b"/") + b"/>"
+
+
+def split_sheet(data: bytes, what: str = "worksheet") -> tuple[XmlDoc, Element | None, bytes]:
+    """Parse a worksheet without its ``sheetData`` (kept as bytes and written back verbatim).
+
+    Returns the document, the placeholder ``sheetData`` element (None if the sheet has none) and
+    the original sheetData bytes; ``doc.serialize()`` writes those bytes where the placeholder is.
+    """
+    span = sheet_data_span(data, what)
+    if span is None:
+        return parse(data, what), None, b""
+    start, end, placeholder_tag = span
     doc = parse(data[:start] + placeholder_tag + data[end:], what)
     holder = next((c for c in doc.root if c.tag == qn(MAIN_NS, "sheetData")), None)
     body = data[start:end]

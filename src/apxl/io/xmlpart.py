@@ -71,9 +71,13 @@ class XmlDoc:
             pairs.append((prefix, uri))
 
     def serialize(self) -> bytes:
-        self._hoist()
         # One join: a sheet's cells can be hundreds of MB, and each concatenation would copy them again.
-        return b"".join([self.prolog, *_serialized_pieces(self.root, self.decls, self.raw, self.prefixes())])
+        return b"".join(self.pieces())
+
+    def pieces(self) -> list[bytes]:
+        """The serialized part in pieces, each ``raw`` element's bytes a piece of its own (the same object)."""
+        self._hoist()
+        return [self.prolog, *_serialized_pieces(self.root, self.decls, self.raw, self.prefixes())]
 
     def _hoist(self) -> None:
         """Declare on the root any namespace that elements added since parsing use, as Office writes them."""
