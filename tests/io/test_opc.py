@@ -129,8 +129,12 @@ def test_a_sheet_rewritten_around_its_cells_reuses_the_cells_deflated_by_the_pre
     assert written == expected and cells in written and written.endswith(b'<conditionalFormatting sqref="A5"/></worksheet>')
 
 
-def test_cells_the_preload_did_not_deflate_are_compressed_at_the_save(monkeypatch, workbook):
+def test_only_the_very_cells_the_preload_read_are_taken_deflated(monkeypatch, workbook):
     monkeypatch.setattr(opc, "PARALLEL_DEFLATE_BYTES", 1024)
     preload = PartPreload(workbook, min_bytes=1024, deflate_cells=True)
-    assert preload.deflated_cells(_sheet(20_001)) is None  # not the cells it read
-    assert PartPreload(workbook, min_bytes=1024).deflated_cells(_sheet(20_000)) is None  # not asked to deflate
+    _, _, cells = opc.split_sheet(_sheet(20_000))
+    _, _, edited = opc.split_sheet(_sheet(20_000).replace(b"<v>5</v>", b"<v>6</v>"))
+    assert len(edited) == len(cells) and edited != cells
+    assert zlib.decompress(preload.deflated_cells(cells) + zlib.compress(b"", 1)[2:-4], -15) == cells
+    assert preload.deflated_cells(edited) is None  # same size, other cells: compressed at the save
+    assert PartPreload(workbook, min_bytes=1024).deflated_cells(cells) is None  # not asked to deflate

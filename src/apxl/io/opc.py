@@ -22,8 +22,7 @@ from typing import Callable, Iterator
 from urllib.parse import quote, unquote
 
 from apxl.errors import ApxlError
-from apxl.io.sheetxml import sheet_data_span
-from apxl.io.sheetxml import split_sheet  # noqa: F401  (re-exported: apxl.io.returns imports it from here)
+from apxl.io.sheetxml import sheet_data_span, split_sheet  # noqa: F401  (split_sheet re-exported for apxl.io.returns)
 from apxl.io.xmlpart import Element, SubElement, XmlDoc, parse, qn
 
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
